@@ -1,0 +1,32 @@
+"""wirecopy: find every copy, version and rewrite of a news story, across outlets and over time."""
+
+from __future__ import annotations
+
+from ._api import cluster, read
+from ._config import ClusterConfig, FieldMap
+from ._document import Assignment, Document, Story
+from ._errors import ConfigError, DuplicateIdError, FormatError, InputError, MissingDependencyError, WirecopyError
+from .core.ingest import SkipReport, Skipped
+from .core.pipeline import ClusterResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Assignment",
+    "ClusterConfig",
+    "ClusterResult",
+    "ConfigError",
+    "Document",
+    "DuplicateIdError",
+    "FieldMap",
+    "FormatError",
+    "InputError",
+    "MissingDependencyError",
+    "SkipReport",
+    "Skipped",
+    "Story",
+    "WirecopyError",
+    "__version__",
+    "cluster",
+    "read",
+]

@@ -1,0 +1,293 @@
+"""Stage 3 — fingerprint: one compiled pass over each normalised text.
+
+The kernel walks the UTF-8 bytes once. It splits the text into *segments* (sentences and lines),
+hashes each token, and hashes every run of ``k`` consecutive tokens inside a segment (a word
+k-gram *shingle*, never spanning a sentence or line break, so re-paragraphing and sentence
+re-ordering do not change it). A shingle is kept as an *anchor* when its hash falls in a fixed
+1-in-``sample`` slice of the hash space; the choice depends only on the shingle's text, so two
+documents sharing a passage keep the same anchors from it (content-defined sampling), which
+preserves containment as well as Jaccard.
+
+Segments that look like page furniture produce no anchors: a segment that does not end in sentence
+punctuation and has fewer than ``prose_min_tokens`` tokens is a headline, menu entry, byline,
+date line, caption credit or list item, not story prose.
+
+The output of a batch is a flat ``uint64`` array of anchors (sorted and de-duplicated per document)
+plus offsets: a few hundred bytes per article, which is all later stages keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .normalise import BREAK, IDEO, TERM, WORD, char_classes, normalise
+
+__all__ = ["Fingerprints", "fingerprint_texts", "fingerprint_normalised", "gather", "shingle_spans"]
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_ROLL_PRIME = np.uint64(0x9FB21C651E98DF25)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mix(x):
+    # splitmix64 finaliser: a well-distributed 64-bit hash of a 64-bit value
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@numba.njit(cache=True, nogil=True)
+def _classify_multibyte(buf, i, n, table):
+    """Return (class, byte length) of the non-ASCII UTF-8 character starting at ``buf[i]``."""
+    b0 = np.int64(buf[i])
+    if b0 < 0xE0:
+        if i + 1 >= n:
+            return np.int64(0), np.int64(1)
+        cp = ((b0 & 0x1F) << 6) | (np.int64(buf[i + 1]) & 0x3F)
+        return np.int64(table[cp]), np.int64(2)
+    if b0 < 0xF0:
+        if i + 2 >= n:
+            return np.int64(0), np.int64(n - i)
+        cp = ((b0 & 0x0F) << 12) | ((np.int64(buf[i + 1]) & 0x3F) << 6) | (np.int64(buf[i + 2]) & 0x3F)
+        return np.int64(table[cp]), np.int64(3)
+    if i + 3 >= n:
+        return np.int64(0), np.int64(n - i)
+    cp = (
+        ((b0 & 0x07) << 18)
+        | ((np.int64(buf[i + 1]) & 0x3F) << 12)
+        | ((np.int64(buf[i + 2]) & 0x3F) << 6)
+        | (np.int64(buf[i + 3]) & 0x3F)
+    )
+    if 0x1F000 <= cp <= 0x1FFFF:  # emoji and pictographs
+        return np.int64(0), np.int64(4)
+    if 0x20000 <= cp <= 0x3FFFF:  # CJK extensions B-H
+        return np.int64(IDEO), np.int64(4)
+    return np.int64(WORD), np.int64(4)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, ring, ring_start, spans, want_spans):
+    """Fingerprint ``buf[start:end]``; write anchors at ``out[cursor:]``; return the new cursor.
+
+    The k-gram hash is a polynomial rolling hash (``Σ t_j·P^(k-1-j)`` mod 2^64, updated in O(1) per
+    token from a ring of the last k token hashes), finalised by a mixer before sampling. All state
+    is in scalar locals so that it stays in registers (this loop is the hot path of the project).
+
+    When ``want_spans`` is true, ``spans`` receives (first byte, last byte + 1) of every kept
+    anchor's shingle, relative to ``start``, so that passages can be shown to people.
+    """
+    k = ring.shape[0]
+    pk = np.uint64(pk)
+    seg_start = cursor  # where this segment's anchors begin in ``out``
+    n_tok = 0  # tokens in the current segment
+    slot = 0  # ring position of the oldest token
+    roll = np.uint64(0)
+    i = start
+    while i < end:
+        b = buf[i]
+        if b < 0x80:
+            cls = table[b]
+            width = 1
+        else:
+            cls, width = _classify_multibyte(buf, i, end, table)
+        if cls == WORD or cls == IDEO:
+            tok_start = i
+            h = _FNV_OFFSET
+            if cls == IDEO:
+                for j in range(width):
+                    h = (h ^ np.uint64(buf[i + j])) * _FNV_PRIME
+                i += width
+            else:
+                while True:
+                    if width == 1:
+                        h = (h ^ np.uint64(b)) * _FNV_PRIME
+                        i += 1
+                    else:
+                        for j in range(width):
+                            h = (h ^ np.uint64(buf[i + j])) * _FNV_PRIME
+                        i += width
+                    if i >= end:
+                        break
+                    b = buf[i]
+                    if b < 0x80:
+                        c2 = table[b]
+                        width = 1
+                        if c2 == TERM and b == 0x2E and i + 1 < end:
+                            nb = buf[i + 1]
+                            if nb < 0x80 and table[nb] == WORD:
+                                # "1.5", "u.s": a full stop inside a word, not a sentence end
+                                c2 = WORD
+                        if c2 != WORD:
+                            break
+                    else:
+                        c2, width = _classify_multibyte(buf, i, end, table)
+                        if c2 != WORD:
+                            break
+            th = _mix(h)
+            old = ring[slot]
+            ring[slot] = th
+            ring_start[slot] = tok_start
+            slot += 1
+            if slot == k:
+                slot = 0
+            n_tok += 1
+            roll = roll * _ROLL_PRIME + th
+            if n_tok > k:
+                roll -= old * pk
+            if n_tok >= k:
+                x = _mix(roll ^ np.uint64(0x9E3779B97F4A7C15))
+                if (x & mask) == 0:
+                    out[cursor] = x
+                    if want_spans:
+                        spans[cursor, 0] = ring_start[slot] - start
+                        spans[cursor, 1] = i - start
+                    cursor += 1
+            continue
+        if cls == TERM or cls == BREAK:
+            if n_tok > 0:
+                if cls != TERM and n_tok < prose_min:
+                    cursor = seg_start  # furniture: headline, menu entry, byline ...
+                seg_start = cursor
+                n_tok = 0
+                slot = 0
+                roll = np.uint64(0)
+        i += width
+    if 0 < n_tok < prose_min:
+        cursor = seg_start
+    return cursor
+
+
+@numba.njit(cache=True, nogil=True)
+def _roll_power(k):
+    pk = np.uint64(1)
+    for _ in range(k):
+        pk = pk * _ROLL_PRIME
+    return pk
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_unique(seg):
+    """Sort ``seg`` in place, de-duplicate it, return the number of distinct values."""
+    seg.sort()
+    m = 0
+    for j in range(seg.shape[0]):
+        if m == 0 or seg[j] != seg[m - 1]:
+            seg[m] = seg[j]
+            m += 1
+    return m
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact(out, bases, counts):
+    n_docs = counts.shape[0]
+    offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    for d in range(n_docs):
+        offsets[d + 1] = offsets[d] + counts[d]
+    result = np.empty(offsets[n_docs], dtype=np.uint64)
+    for d in range(n_docs):
+        result[offsets[d] : offsets[d + 1]] = out[bases[d] : bases[d] + counts[d]]
+    return result, offsets
+
+
+@numba.njit(cache=True, nogil=True)
+def _fingerprint_batch(buf, offsets, table, k, mask, prose_min):
+    n_docs = offsets.shape[0] - 1
+    capacity = buf.shape[0] // 2 + n_docs + 1
+    out = np.empty(capacity, dtype=np.uint64)
+    bases = np.empty(n_docs, dtype=np.int64)
+    counts = np.zeros(n_docs, dtype=np.int64)
+    ring = np.zeros(k, dtype=np.uint64)
+    ring_start = np.zeros(k, dtype=np.int64)
+    spans = np.zeros((1, 2), dtype=np.int64)
+    pk = _roll_power(k)
+    for d in range(n_docs):
+        base = offsets[d] // 2 + d  # disjoint regions: a text of L bytes has at most L // 2 + 1 tokens
+        bases[d] = base
+        end = _fingerprint_one(buf, offsets[d], offsets[d + 1], table, pk, mask, prose_min, out, base, ring, ring_start, spans, False)
+        counts[d] = _sort_unique(out[base:end])
+    return _compact(out, bases, counts)
+
+
+@numba.njit(cache=True, nogil=True)
+def _spans_one(buf, table, k, mask, prose_min):
+    n = buf.shape[0]
+    out = np.empty(n // 2 + 2, dtype=np.uint64)
+    spans = np.empty((n // 2 + 2, 2), dtype=np.int64)
+    ring = np.zeros(k, dtype=np.uint64)
+    ring_start = np.zeros(k, dtype=np.int64)
+    end = _fingerprint_one(buf, 0, n, table, _roll_power(k), mask, prose_min, out, 0, ring, ring_start, spans, True)
+    return out[:end].copy(), spans[:end].copy()
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """Anchors of a batch of documents: ``hashes[offsets[i]:offsets[i+1]]`` belong to document ``i``.
+
+    Each document's anchors are sorted and unique.
+    """
+
+    hashes: np.ndarray  # uint64
+    offsets: np.ndarray  # int64, length n + 1
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0] - 1)
+
+    def of(self, i: int) -> np.ndarray:
+        return self.hashes[self.offsets[i] : self.offsets[i + 1]]
+
+    @staticmethod
+    def concat(parts: list[Fingerprints]) -> Fingerprints:
+        if not parts:
+            return Fingerprints(np.empty(0, np.uint64), np.zeros(1, np.int64))
+        offs = [np.zeros(1, np.int64)]
+        base = 0
+        for p in parts:
+            offs.append(p.offsets[1:] + base)
+            base += int(p.offsets[-1])
+        return Fingerprints(np.concatenate([p.hashes for p in parts]), np.concatenate(offs))
+
+
+def fingerprint_normalised(texts: list[bytes], k: int, sample: int, prose_min_tokens: int) -> Fingerprints:
+    """Fingerprint already normalised, UTF-8 encoded texts (one kernel call for the whole batch)."""
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    buf = np.frombuffer(b"".join(texts), dtype=np.uint8)
+    return Fingerprints(*_fingerprint_batch(buf, offsets, char_classes(), k, np.uint64(sample - 1), prose_min_tokens))
+
+
+def fingerprint_texts(texts: list[str], k: int = 5, sample: int = 4, prose_min_tokens: int = 12) -> Fingerprints:
+    """Normalise and fingerprint raw texts."""
+    return fingerprint_normalised([normalise(t).encode("utf-8") for t in texts], k, sample, prose_min_tokens)
+
+
+def shingle_spans(text: str, k: int = 5, sample: int = 1, prose_min_tokens: int = 12) -> tuple[str, np.ndarray, np.ndarray]:
+    """Anchors of one text with their byte spans in the normalised UTF-8 text (for evidence)."""
+    norm = normalise(text)
+    buf = np.frombuffer(norm.encode("utf-8"), dtype=np.uint8)
+    hashes, spans = _spans_one(buf, char_classes(), k, np.uint64(sample - 1), prose_min_tokens)
+    return norm, hashes, spans
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(hashes, offsets, order):
+    n = order.shape[0]
+    new_offsets = np.zeros(n + 1, dtype=np.int64)
+    for j in range(n):
+        d = order[j]
+        new_offsets[j + 1] = new_offsets[j] + offsets[d + 1] - offsets[d]
+    out = np.empty(new_offsets[n], dtype=np.uint64)
+    for j in range(n):
+        d = order[j]
+        out[new_offsets[j] : new_offsets[j + 1]] = hashes[offsets[d] : offsets[d + 1]]
+    return out, new_offsets
+
+
+def gather(fp: Fingerprints, order: np.ndarray) -> Fingerprints:
+    """The fingerprints of documents ``order[0], order[1], ...`` (a permutation or a selection)."""
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    return Fingerprints(*_gather(fp.hashes, fp.offsets, order))

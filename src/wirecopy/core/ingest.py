@@ -1,0 +1,315 @@
+"""Stage 1 — ingest: read articles from JSONL, a folder of .txt files, CSV, Parquet or stdin.
+
+Every reader yields :class:`~wirecopy.Document` objects in file order and validates each record at
+the boundary: the error names the file and the line (or row / path) and says what is wrong. With
+``on_error="skip"`` a bad record is skipped and recorded in the :class:`SkipReport` instead; nothing
+is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date as _date
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import orjson
+
+from .._config import FieldMap
+from .._document import Document
+from .._errors import FormatError, InputError, MissingDependencyError
+
+__all__ = [
+    "FORMATS",
+    "OnError",
+    "SkipReport",
+    "Skipped",
+    "detect_format",
+    "read_documents",
+    "iter_records",
+    "parse_date",
+    "validate_record",
+]
+
+FORMATS = ("jsonl", "txt", "csv", "parquet")
+OnError = Literal["raise", "skip"]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record that was not used, and why."""
+
+    source: str
+    record: int | str | None
+    reason: str
+    id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "record": self.record, "id": self.id, "reason": self.reason}
+
+
+@dataclass
+class SkipReport:
+    """Collects the records skipped under ``on_error="skip"``."""
+
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def add(self, err: InputError, id: str | None = None) -> None:
+        self.skipped.append(Skipped(err.source or "?", err.record, err.reason, id))
+
+    def __len__(self) -> int:
+        return len(self.skipped)
+
+    def __iter__(self) -> Iterator[Skipped]:
+        return iter(self.skipped)
+
+
+def parse_date(value: Any, *, source: str | None = None, record: int | str | None = None) -> float | None:
+    """Days since 1970-01-01 (UTC) of an ISO date or datetime string; ``None`` when absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        if isinstance(value, datetime):
+            dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            return dt.timestamp() / 86400.0
+        if isinstance(value, _date):
+            return float(value.toordinal() - _date(1970, 1, 1).toordinal())
+        raise InputError(f"date must be a string like 2023-06-04, got {type(value).__name__}", source=source, record=record)
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return float(_date.fromisoformat(text).toordinal() - _date(1970, 1, 1).toordinal())
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise InputError(
+            f"date {value!r} is not an ISO date (YYYY-MM-DD) or datetime (YYYY-MM-DDTHH:MM[:SS][+HH:MM])",
+            source=source,
+            record=record,
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp() / 86400.0
+
+
+def _as_optional_str(value: Any, name: str, source: str, record: int | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise InputError(f"field {name!r} must be a string, got {type(value).__name__}", source=source, record=record)
+
+
+def validate_record(obj: Any, fields: FieldMap, source: str, record: int | str | None, max_bytes: int) -> Document:
+    """Turn one parsed input record into a :class:`Document`, or raise :class:`InputError`."""
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a JSON object, got {type(obj).__name__}", source=source, record=record)
+    if fields.id not in obj or obj[fields.id] is None or obj[fields.id] == "":
+        raise InputError(f"missing id (field {fields.id!r})", source=source, record=record)
+    raw_id = obj[fields.id]
+    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+        raise InputError(f"id must be a string or an integer, got {type(raw_id).__name__}", source=source, record=record)
+    doc_id = str(raw_id)
+    text = obj.get(fields.text)
+    if text is None:
+        raise InputError(f"record {doc_id!r} has no text (field {fields.text!r})", source=source, record=record)
+    if not isinstance(text, str):
+        raise InputError(f"record {doc_id!r}: text must be a string, got {type(text).__name__}", source=source, record=record)
+    if not text.strip():
+        raise InputError(f"record {doc_id!r} has an empty text", source=source, record=record)
+    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise InputError(
+            f"record {doc_id!r} has a text of {len(text.encode('utf-8', 'surrogatepass')):,} bytes, over the limit of "
+            f"{max_bytes:,} (raise max_text_bytes / --max-text-bytes if this is intended)",
+            source=source,
+            record=record,
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"record {doc_id!r}: text contains unpaired surrogates (invalid Unicode)", source=source, record=record) from None
+    date = obj.get(fields.date)
+    if isinstance(date, (datetime, _date)):
+        date = date.isoformat()
+    date = _as_optional_str(date, fields.date, source, record)
+    parse_date(date, source=source, record=record)  # validate now, with the record's location
+    known = {fields.id, fields.text, fields.title, fields.date, fields.source, fields.url}
+    return Document(
+        id=doc_id,
+        text=text,
+        title=_as_optional_str(obj.get(fields.title), fields.title, source, record),
+        date=date or None,
+        source=_as_optional_str(obj.get(fields.source), fields.source, source, record),
+        url=_as_optional_str(obj.get(fields.url), fields.url, source, record),
+        extra={k: v for k, v in obj.items() if k not in known},
+    )
+
+
+def detect_format(path: str) -> str:
+    """Format of an input path from its name: a folder is ``txt``; ``-`` is JSONL on stdin."""
+    if path == "-":
+        return "jsonl"
+    p = Path(path)
+    if p.is_dir():
+        return "txt"
+    name = p.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for ext, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"), (".csv", "csv"), (".parquet", "parquet"), (".pq", "parquet"), (".txt", "txt")):
+        if name.endswith(ext):
+            return fmt
+    raise FormatError(
+        f"cannot tell the format of {path!r} from its name; use one of .jsonl, .csv, .parquet, .txt, a folder "
+        f"of .txt files, or '-' for JSONL on stdin, or force it with --format {{{','.join(FORMATS)}}}",
+        source=path,
+    )
+
+
+def _open_binary(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        if path.lower().endswith(".gz"):
+            return gzip.open(path, "rb")  # type: ignore[return-value]
+        return open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from exc
+
+
+def _records_jsonl(path: str) -> Iterator[tuple[int, Any]]:
+    name = "<stdin>" if path == "-" else path
+    fh = _open_binary(path)
+    try:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield lineno, InputError(f"invalid UTF-8 at byte {exc.start} of the line", source=name, record=lineno)
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield lineno, InputError(f"malformed JSON: {exc}", source=name, record=lineno)
+                continue
+            yield lineno, obj
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+
+
+def _records_txt(path: str, fields: FieldMap) -> Iterator[tuple[str, Any]]:
+    root = Path(path)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*.txt") if p.is_file())
+    if root.is_dir() and not files:
+        raise InputError("folder holds no .txt files", source=path)
+    for f in files:
+        rel = f.name if root.is_file() else f.relative_to(root).as_posix()
+        data = f.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            yield rel, InputError(f"invalid UTF-8 at byte {exc.start}", source=str(f), record=rel)
+            continue
+        yield rel, {fields.id: rel, fields.text: text}
+
+
+def _records_csv(path: str) -> Iterator[tuple[int, Any]]:
+    fh = _open_binary(path)
+    try:
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+        reader = csv.DictReader(text)
+        try:
+            for row in reader:
+                if None in row:
+                    yield reader.line_num, InputError("row has more fields than the header", source=path, record=reader.line_num)
+                    continue
+                yield reader.line_num, row
+        except UnicodeDecodeError as exc:
+            raise InputError(f"invalid UTF-8 near line {reader.line_num + 1}", source=path, record=reader.line_num + 1) from exc
+        except csv.Error as exc:
+            raise InputError(f"malformed CSV: {exc}", source=path, record=reader.line_num) from exc
+    finally:
+        fh.close()
+
+
+def _records_parquet(path: str) -> Iterator[tuple[int, Any]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - pyarrow is a core dependency
+        raise MissingDependencyError("Parquet input needs pyarrow: pip install pyarrow") from exc
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for unreadable files
+        raise FormatError(f"not a readable Parquet file: {exc}", source=path) from exc
+    row = 0
+    for batch in pf.iter_batches(batch_size=4096):
+        for rec in batch.to_pylist():
+            row += 1
+            yield row, rec
+
+
+def iter_records(path: str, fmt: str | None, fields: FieldMap) -> Iterator[tuple[int | str, Any]]:
+    """Yield (record locator, raw record) pairs of one input, without validating them.
+
+    A record that cannot even be parsed (invalid UTF-8, malformed JSON) is yielded as an
+    :class:`InputError` instance in place of the record, so that the caller may skip it and go on.
+    """
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise FormatError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}", source=path)
+    if path != "-" and not os.path.exists(path):
+        raise InputError("no such file or folder", source=path)
+    if fmt == "jsonl":
+        return _records_jsonl(path)
+    if fmt == "txt":
+        return _records_txt(path, fields)
+    if fmt == "csv":
+        return _records_csv(path)
+    return _records_parquet(path)
+
+
+def read_documents(
+    paths: Iterable[str],
+    *,
+    fields: FieldMap | None = None,
+    fmt: str | None = None,
+    on_error: OnError = "raise",
+    report: SkipReport | None = None,
+    max_text_bytes: int = 10_000_000,
+) -> Iterator[Document]:
+    """Read and validate documents from several inputs, in order.
+
+    A record-level problem raises :class:`InputError` naming the file and record, or — with
+    ``on_error="skip"`` — is added to ``report`` and the record is skipped. A file that cannot be read
+    at all (no such file, unknown format) always raises.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    fields = fields or FieldMap()
+    report = report if report is not None else SkipReport()
+    for path in paths:
+        name = "<stdin>" if path == "-" else path
+        for locator, obj in iter_records(path, fmt, fields):
+            if isinstance(obj, InputError):
+                if on_error == "raise":
+                    raise obj
+                report.add(obj)
+                continue
+            try:
+                yield validate_record(obj, fields, name, locator, max_text_bytes)
+            except InputError as err:
+                if on_error == "raise":
+                    raise
+                rid = obj.get(fields.id) if isinstance(obj, dict) else None
+                report.add(err, None if rid is None else str(rid))

@@ -1,0 +1,150 @@
+"""The core that every engine shares: from fingerprinted documents to stories.
+
+An engine (``engines/local.py`` today; a live index and Spark reuse the same functions) reads and
+fingerprints documents however it likes, then hands a :class:`Corpus` — compact metadata plus
+anchors, never whole texts — to :func:`cluster_corpus`, which runs candidates → verify → cluster.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._config import ClusterConfig
+from .._document import Assignment, Story
+from .candidates import AnchorIndex, build_index, candidate_pairs
+from .cluster import choose_canonicals, relations_to_canonical, story_id, union_find
+from .fingerprint import Fingerprints
+from .ingest import SkipReport
+from .verify import PairScores, accept, score_pairs
+
+__all__ = ["Corpus", "ClusterResult", "Links", "cluster_corpus", "link_corpus"]
+
+
+@dataclass
+class Corpus:
+    """Fingerprinted documents, ordered by id (ordinal ``i`` is the ``i``-th smallest id)."""
+
+    ids: list[str]
+    titles: list[str | None]
+    dates: list[str | None]
+    days: np.ndarray  # float64 days since epoch, NaN when unknown
+    sources: list[str | None]
+    credits: list[str | None]  # agency credited in the text (dateline, byline), lower case
+    fp: Fingerprints
+    input_order: np.ndarray  # int64: ordinal of the i-th document in input order
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def name_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of sources and credited agencies in one name space (case-insensitive; -1: unknown)."""
+        names: dict[str, int] = {}
+
+        def codes(values: list[str | None]) -> np.ndarray:
+            return np.fromiter(
+                (-1 if not v or not v.strip() else names.setdefault(" ".join(v.split()).lower(), len(names)) for v in values),
+                dtype=np.int64,
+                count=len(values),
+            )
+
+        return codes(self.sources), codes(self.credits)
+
+
+@dataclass
+class Links:
+    """The verified links of a corpus, with the scores behind them."""
+
+    index: AnchorIndex
+    candidates: int
+    scores: PairScores  # of the accepted pairs only
+
+    @property
+    def pairs(self) -> np.ndarray:
+        return self.scores.pairs
+
+
+@dataclass
+class ClusterResult:
+    """What :func:`wirecopy.cluster` returns: one assignment per input document, in input order."""
+
+    assignments: list[Assignment]
+    stories: list[Story]
+    skipped: SkipReport = field(default_factory=SkipReport)
+    stats: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.assignments)
+
+    def story_of(self) -> dict[str, str]:
+        return {a.id: a.story for a in self.assignments}
+
+
+def link_corpus(corpus: Corpus, config: ClusterConfig) -> Links:
+    """Candidates → verify: the pairs of documents that belong to one story at ``config.level``."""
+    fp = corpus.fp
+    index = build_index(fp, config.common_df)
+    pairs = candidate_pairs(fp, index, config.pair_df, config.max_df, config.representatives, config.min_shared)
+    scores = score_pairs(fp.hashes, fp.offsets, index.weights, index.mass, pairs)
+    ok = accept(scores, corpus.days[pairs[:, 0]], corpus.days[pairs[:, 1]], config)
+    kept = PairScores(pairs[ok], scores.shared[ok], scores.n_shared[ok], scores.mass_a[ok], scores.mass_b[ok])
+    return Links(index=index, candidates=int(pairs.shape[0]), scores=kept)
+
+
+def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = None) -> ClusterResult:
+    """Group a fingerprinted corpus into stories and describe every document's place in its story."""
+    n = len(corpus)
+    links = links or link_corpus(corpus, config)
+    labels = union_find(n, links.pairs)
+    sources, credits = corpus.name_codes()
+    canonical = choose_canonicals(labels, corpus.days, sources, credits, links.index.mass)
+    relation, score = relations_to_canonical(
+        corpus.fp.hashes, corpus.fp.offsets, links.index.weights, links.index.mass, canonical, sources, credits, config
+    )
+    sid = [story_id(corpus.ids[int(r)]) for r in labels]  # the root is the smallest ordinal = smallest id
+    assignments_sorted = [
+        Assignment(
+            id=corpus.ids[i],
+            story=sid[i],
+            relation=relation[i],
+            canonical=corpus.ids[int(canonical[i])],
+            score=float(score[i]),
+            title=corpus.titles[i],
+            date=corpus.dates[i],
+            source=corpus.sources[i],
+        )
+        for i in range(n)
+    ]
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        members[int(labels[i])].append(i)
+    stories = []
+    for root, ms in members.items():
+        ms.sort(key=lambda i: (np.nan_to_num(corpus.days[i], nan=np.inf), corpus.ids[i]))
+        dated = [i for i in ms if not np.isnan(corpus.days[i])]
+        c = int(canonical[root])
+        stories.append(
+            Story(
+                id=sid[root],
+                canonical=corpus.ids[c],
+                members=tuple(corpus.ids[i] for i in ms),
+                sources=tuple(sorted({corpus.sources[i] for i in ms if corpus.sources[i]})),
+                first_date=corpus.dates[dated[0]] if dated else None,
+                last_date=corpus.dates[max(dated, key=lambda i: corpus.days[i])] if dated else None,
+                title=corpus.titles[c],
+            )
+        )
+    stories.sort(key=lambda s: (-s.size, s.id))
+    assignments = [assignments_sorted[int(o)] for o in corpus.input_order]
+    stats = {
+        "documents": n,
+        "stories": len(stories),
+        "multi_document_stories": sum(1 for s in stories if s.size > 1),
+        "largest_story": max((s.size for s in stories), default=0),
+        "candidate_pairs": links.candidates,
+        "linked_pairs": int(links.pairs.shape[0]),
+        "anchors": int(corpus.fp.hashes.shape[0]),
+    }
+    return ClusterResult(assignments=assignments, stories=stories, stats=stats)

@@ -1,0 +1,1 @@
+"""Measuring quality: clustering metrics against labelled sets."""
