@@ -22,7 +22,7 @@ from . import __version__
 from ._config import LEVELS, ClusterConfig, FieldMap
 from ._errors import WirecopyError
 from .core.ingest import FORMATS, SkipReport, iter_records, read_documents
-from .core.report import is_parquet, write_rows, write_skip_report
+from .core.report import write_rows, write_skip_report
 from .engines.local import LocalEngine
 
 __all__ = ["main", "cli"]
@@ -180,18 +180,6 @@ def dedup_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source
         n = write_rows(kept_records(), output)
     if not quiet:
         click.echo(f"wirecopy: kept {n:,} of {len(result.assignments):,} articles ({result.stats['stories']:,} groups at level {level})", err=True)
-
-
-def _register_optional_commands() -> None:
-    from .evaluation.command import eval_command
-
-    cli.add_command(eval_command)
-
-
-try:
-    _register_optional_commands()
-except ImportError:  # the eval command lands with the evaluation module
-    pass
 
 
 def main() -> None:
