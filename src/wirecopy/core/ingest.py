@@ -40,6 +40,7 @@ __all__ = [
 
 FORMATS = ("jsonl", "txt", "csv", "parquet")
 OnError = Literal["raise", "skip"]
+_EPOCH_ORDINAL = _date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,12 @@ def parse_date(value: Any, *, source: str | None = None, record: int | str | Non
             dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
             return dt.timestamp() / 86400.0
         if isinstance(value, _date):
-            return float(value.toordinal() - _date(1970, 1, 1).toordinal())
+            return float(value.toordinal() - _EPOCH_ORDINAL)
         raise InputError(f"date must be a string like 2023-06-04, got {type(value).__name__}", source=source, record=record)
     text = value.strip()
     try:
         if len(text) == 10:
-            return float(_date.fromisoformat(text).toordinal() - _date(1970, 1, 1).toordinal())
+            return float(_date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL)
         dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
         raise InputError(
@@ -125,17 +126,21 @@ def validate_record(obj: Any, fields: FieldMap, source: str, record: int | str |
         raise InputError(f"record {doc_id!r}: text must be a string, got {type(text).__name__}", source=source, record=record)
     if not text.strip():
         raise InputError(f"record {doc_id!r} has an empty text", source=source, record=record)
-    if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise InputError(
-            f"record {doc_id!r} has a text of {len(text.encode('utf-8', 'surrogatepass')):,} bytes, over the limit of "
-            f"{max_bytes:,} (raise max_text_bytes / --max-text-bytes if this is intended)",
-            source=source,
-            record=record,
-        )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError(f"record {doc_id!r}: text contains unpaired surrogates (invalid Unicode)", source=source, record=record) from None
+    # the UTF-8 size is at most 4 bytes a character, exactly 1 for ASCII (str.isascii() is O(1))
+    if len(text) > max_bytes or (len(text) * 4 > max_bytes and not text.isascii()):
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise InputError(
+                f"record {doc_id!r} has a text of {size:,} bytes, over the limit of "
+                f"{max_bytes:,} (raise max_text_bytes / --max-text-bytes if this is intended)",
+                source=source,
+                record=record,
+            )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"record {doc_id!r}: text contains unpaired surrogates (invalid Unicode)", source=source, record=record) from None
     date = obj.get(fields.date)
     if isinstance(date, (datetime, _date)):
         date = date.isoformat()

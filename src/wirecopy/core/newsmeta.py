@@ -12,7 +12,10 @@ import re
 __all__ = ["credited_agency"]
 
 _HEAD = 1500  # credits sit at the top of an article
-_DATELINE = re.compile(r"(?:\b\d{1,2}|\b[A-Z]{3,}[A-Z.'\- ]*),?\s+\(([A-Z][A-Za-z&.'\- ]{1,30}?)\)\s*[-\u2013\u2014]")
+# "(Reuters) -" anchored at the parenthesis (cheap to scan) ...
+_DATELINE = re.compile(r"\(([A-Z][A-Za-z&.'\- ]{1,30}?)\)\s*[-\u2013\u2014]")
+# ... and preceded by a date ("June 4") or an upper-case place name ("LONDON"), as datelines are
+_DATELINE_LEAD = re.compile(r"(?:\d{1,2}|[A-Z]{3,}[A-Z.'\- ]*),?\s*$")
 _BYLINE = re.compile(r"^[ \t]*By ([A-Z][A-Z&.'\- ]{1,30}?)[ \t]*$", re.MULTILINE)
 _CREDIT_LINE = re.compile(r"^[ \t]*([A-Z][A-Za-z&.'\- ]{1,30}?) \| (?:Updated|Published|Created)\b", re.MULTILINE)
 
@@ -26,10 +29,15 @@ def credited_agency(text: str) -> str | None:
     'reuters'
     """
     head = text[:_HEAD]
-    for pattern in (_DATELINE, _BYLINE, _CREDIT_LINE):
+    for m in _DATELINE.finditer(head):
+        if _DATELINE_LEAD.search(head, max(0, m.start() - 40), m.start()):
+            return _clean(m.group(1))
+    for pattern in (_BYLINE, _CREDIT_LINE):
         m = pattern.search(head)
         if m:
-            name = " ".join(m.group(1).split()).lower()
-            if name:
-                return name
+            return _clean(m.group(1))
     return None
+
+
+def _clean(name: str) -> str | None:
+    return " ".join(name.split()).lower() or None

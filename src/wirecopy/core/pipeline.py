@@ -117,13 +117,15 @@ def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = 
         )
         for i in range(n)
     ]
+    # members of each story in time order (undated last), then by id (ordinal = id order)
+    order = np.lexsort((np.arange(n), np.where(np.isnan(corpus.days), np.inf, corpus.days), labels))
+    days = corpus.days.tolist()
     members: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
+    for i in order.tolist():
         members[int(labels[i])].append(i)
     stories = []
     for root, ms in members.items():
-        ms.sort(key=lambda i: (np.nan_to_num(corpus.days[i], nan=np.inf), corpus.ids[i]))
-        dated = [i for i in ms if not np.isnan(corpus.days[i])]
+        dated = [i for i in ms if days[i] == days[i]]  # NaN != NaN
         c = int(canonical[root])
         stories.append(
             Story(
@@ -132,7 +134,7 @@ def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = 
                 members=tuple(corpus.ids[i] for i in ms),
                 sources=tuple(sorted({corpus.sources[i] for i in ms if corpus.sources[i]})),
                 first_date=corpus.dates[dated[0]] if dated else None,
-                last_date=corpus.dates[max(dated, key=lambda i: corpus.days[i])] if dated else None,
+                last_date=corpus.dates[dated[-1]] if dated else None,
                 title=corpus.titles[c],
             )
         )
