@@ -24,7 +24,7 @@ import numpy as np
 
 from .fingerprint import Fingerprints
 
-__all__ = ["AnchorIndex", "build_index", "candidate_pairs"]
+__all__ = ["AnchorIndex", "anchor_weights", "build_index", "candidate_pairs"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,14 @@ class AnchorIndex:
     df: np.ndarray  # int32, same length as fingerprints.hashes
     order: np.ndarray  # int64 permutation sorting hashes
     group_starts: np.ndarray  # int64 starts of equal-hash groups in ``order`` (plus the end)
+
+
+def anchor_weights(df: np.ndarray, common_df: int) -> np.ndarray:
+    """Matching weight of anchors with document frequencies ``df``: ``min(1, common_df / df)`` (float32).
+
+    The one rule shared by the batch index below and the live index (``wirecopy.index``).
+    """
+    return np.minimum(1.0, common_df / np.maximum(np.asarray(df), 1)).astype(np.float32)
 
 
 def build_index(fp: Fingerprints, common_df: int) -> AnchorIndex:
@@ -52,7 +60,7 @@ def build_index(fp: Fingerprints, common_df: int) -> AnchorIndex:
     df_sorted = np.repeat(sizes, sizes).astype(np.int32)
     df = np.empty_like(df_sorted)
     df[order] = df_sorted
-    weights = np.minimum(1.0, common_df / np.maximum(df, 1)).astype(np.float32)
+    weights = anchor_weights(df, common_df)
     doc_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(fp.offsets))
     mass = np.bincount(doc_of, weights=weights, minlength=n).astype(np.float64)
     return AnchorIndex(weights, mass, df, order, group_starts)
