@@ -37,8 +37,9 @@ def _worker_count(config: ClusterConfig) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _fingerprint_batch(texts: list[str], k: int, sample: int, prose_min: int) -> Fingerprints:
-    return fingerprint_texts(texts, k, sample, prose_min)
+def _fingerprint_batch(texts: list[str], k: int, sample: int, prose_min: int) -> tuple[Fingerprints, list[str | None]]:
+    """Work done per batch in a worker: anchors and the credited agency of each text."""
+    return fingerprint_texts(texts, k, sample, prose_min), [credited_agency(t) for t in texts]
 
 
 def fingerprint_corpus(
@@ -59,8 +60,7 @@ def fingerprint_corpus(
     dates: list[str | None] = []
     days: list[float] = []
     sources: list[str | None] = []
-    credits: list[str | None] = []
-    parts: list[Fingerprints | Future] = []
+    parts: list[tuple[Fingerprints, list[str | None]] | Future] = []
     seen: dict[str, int] = {}
     batch: list[str] = []
     workers = _worker_count(config)
@@ -112,7 +112,6 @@ def fingerprint_corpus(
             dates.append(doc.date)
             days.append(np.nan if day is None else day)
             sources.append(doc.source)
-            credits.append(credited_agency(doc.text))
             batch.append(doc.text)
             if len(batch) >= config.batch_size:
                 flush()
@@ -121,7 +120,8 @@ def fingerprint_corpus(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    fp = Fingerprints.concat(done)
+    fp = Fingerprints.concat([f for f, _ in done])
+    credits = [c for _, cs in done for c in cs]
     order = np.argsort(np.asarray(ids, dtype=object), kind="stable") if ids else np.empty(0, dtype=np.int64)
     order = order.astype(np.int64)
     input_order = np.empty_like(order)
