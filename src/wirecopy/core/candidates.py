@@ -66,22 +66,21 @@ def build_index(fp: Fingerprints, common_df: int) -> AnchorIndex:
     return AnchorIndex(weights, mass, df, order, group_starts)
 
 
+def _pairs_per_group(sizes: np.ndarray, pair_df: int, max_df: int, reps: int) -> np.ndarray:
+    """How many pairs each anchor group proposes (see the module docstring)."""
+    r = np.minimum(sizes, reps)
+    few = sizes * (sizes - 1) // 2
+    many = r * (r - 1) // 2 + (sizes - r) * r
+    counts = np.where(sizes <= pair_df, few, many)
+    counts[(sizes < 2) | (sizes > max_df)] = 0
+    return counts
+
+
 @numba.njit(cache=True, nogil=True)
-def _emit_pairs(order, group_starts, doc_of, pair_df, max_df, reps, n_docs):
-    # first pass: count
-    total = 0
-    for g in range(group_starts.shape[0] - 1):
-        size = group_starts[g + 1] - group_starts[g]
-        if size < 2 or size > max_df:
-            continue
-        if size <= pair_df:
-            total += size * (size - 1) // 2
-        else:
-            r = min(reps, size)
-            total += r * (r - 1) // 2 + (size - r) * r
+def _emit_pairs(order, group_starts, g_lo, g_hi, doc_of, pair_df, max_df, reps, n_docs, total):
     keys = np.empty(total, dtype=np.int64)
     t = 0
-    for g in range(group_starts.shape[0] - 1):
+    for g in range(g_lo, g_hi):
         lo = group_starts[g]
         size = group_starts[g + 1] - lo
         if size < 2 or size > max_df:
@@ -89,9 +88,9 @@ def _emit_pairs(order, group_starts, doc_of, pair_df, max_df, reps, n_docs):
         # documents of this anchor, in ascending ordinal (order is stable over doc-major hashes)
         r = size if size <= pair_df else min(reps, size)
         for x in range(size):
-            a = doc_of[order[lo + x]]
+            a = np.int64(doc_of[order[lo + x]])
             for y in range(min(x, r)):
-                b = doc_of[order[lo + y]]
+                b = np.int64(doc_of[order[lo + y]])
                 if a < b:
                     keys[t] = a * n_docs + b
                 else:
@@ -100,16 +99,58 @@ def _emit_pairs(order, group_starts, doc_of, pair_df, max_df, reps, n_docs):
     return keys[:t]
 
 
-def candidate_pairs(fp: Fingerprints, index: AnchorIndex, pair_df: int, max_df: int, reps: int, min_shared: int) -> np.ndarray:
-    """Return candidate pairs as an ``(m, 2)`` int64 array of ordinals, ``a < b``, sorted, unique."""
-    n = len(fp)
-    doc_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(fp.offsets))
-    keys = _emit_pairs(index.order, index.group_starts, doc_of, pair_df, max_df, reps, n)
+def _count_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and how often each occurs."""
     if keys.shape[0] == 0:
+        return keys, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    counts = np.diff(np.append(starts, keys.shape[0]))
+    return keys[starts], counts
+
+
+def candidate_pairs(
+    fp: Fingerprints,
+    index: AnchorIndex,
+    pair_df: int,
+    max_df: int,
+    reps: int,
+    min_shared: int,
+    chunk_pairs: int = 1 << 23,
+) -> np.ndarray:
+    """Return candidate pairs as an ``(m, 2)`` int64 array of ordinals, ``a < b``, sorted, unique.
+
+    Pairs are emitted and counted in chunks of about ``chunk_pairs`` (64 MiB of keys), so memory
+    is bounded by the distinct candidate pairs, not by every (anchor, pair) occurrence.
+    """
+    n = len(fp)
+    doc_of = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), np.diff(fp.offsets))
+    per_group = _pairs_per_group(np.diff(index.group_starts), pair_df, max_df, reps)
+    cumulative = np.cumsum(per_group)
+    uniqs, counts = [], []
+    g = 0
+    n_groups = per_group.shape[0]
+    while g < n_groups:
+        done = cumulative[g - 1] if g else 0
+        g_hi = max(g + 1, int(np.searchsorted(cumulative, done + chunk_pairs, side="right")))
+        g_hi = min(g_hi, n_groups)
+        total = int(cumulative[g_hi - 1] - done)
+        if total:
+            keys = _emit_pairs(index.order, index.group_starts, g, g_hi, doc_of, pair_df, max_df, reps, n, total)
+            keys.sort()
+            u, c = _count_runs(keys)
+            uniqs.append(u)
+            counts.append(c)
+        g = g_hi
+    if not uniqs:
         return np.empty((0, 2), dtype=np.int64)
-    keys.sort()
-    change = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-    starts = np.concatenate(([0], change))
-    counts = np.diff(np.concatenate((starts, [keys.shape[0]])))
-    uniq = keys[starts][counts >= min_shared]
+    if len(uniqs) == 1:
+        uniq, count = uniqs[0], counts[0]
+    else:
+        keys = np.concatenate(uniqs)
+        weight = np.concatenate(counts)
+        order = np.argsort(keys, kind="stable")
+        keys, weight = keys[order], weight[order]
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        uniq, count = keys[starts], np.add.reduceat(weight, starts)
+    uniq = uniq[count >= min_shared]
     return np.stack((uniq // n, uniq % n), axis=1)

@@ -82,15 +82,19 @@ class ClusterResult:
         return {a.id: a.story for a in self.assignments}
 
 
-def link_corpus(corpus: Corpus, config: ClusterConfig) -> Links:
+def link_corpus(corpus: Corpus, config: ClusterConfig, chunk: int = 1 << 22) -> Links:
     """Candidates → verify: the pairs of documents that belong to one story at ``config.level``."""
     fp = corpus.fp
     index = build_index(fp, config.common_df)
     pairs = candidate_pairs(fp, index, config.pair_df, config.max_df, config.representatives, config.min_shared)
-    scores = score_pairs(fp.hashes, fp.offsets, index.weights, index.mass, pairs)
-    ok = accept(scores, corpus.days[pairs[:, 0]], corpus.days[pairs[:, 1]], config)
-    kept = PairScores(pairs[ok], scores.shared[ok], scores.n_shared[ok], scores.mass_a[ok], scores.mass_b[ok])
-    return Links(index=index, candidates=int(pairs.shape[0]), scores=kept)
+    kept = []
+    for lo in range(0, max(pairs.shape[0], 1), chunk):  # bounded memory: only accepted pairs are kept
+        part = pairs[lo : lo + chunk]
+        scores = score_pairs(fp.hashes, fp.offsets, index.weights, index.mass, part)
+        ok = accept(scores, corpus.days[part[:, 0]], corpus.days[part[:, 1]], config)
+        kept.append(PairScores(part[ok], scores.shared[ok], scores.n_shared[ok], scores.mass_a[ok], scores.mass_b[ok]))
+    merged = PairScores(*(np.concatenate([getattr(k, f) for k in kept]) for f in PairScores.__slots__))
+    return Links(index=index, candidates=int(pairs.shape[0]), scores=merged)
 
 
 def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = None) -> ClusterResult:
