@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -111,7 +112,7 @@ def fingerprint_corpus(
             titles.append(doc.title)
             dates.append(doc.date)
             days.append(np.nan if day is None else day)
-            sources.append(doc.source)
+            sources.append(None if doc.source is None else sys.intern(doc.source))  # few distinct values
             batch.append(doc.text)
             if len(batch) >= config.batch_size:
                 flush()
@@ -121,7 +122,7 @@ def fingerprint_corpus(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     fp = Fingerprints.concat([f for f, _ in done])
-    credits = [c for _, cs in done for c in cs]
+    credits = [None if c is None else sys.intern(c) for _, cs in done for c in cs]
     order = np.argsort(np.asarray(ids, dtype=object), kind="stable") if ids else np.empty(0, dtype=np.int64)
     order = order.astype(np.int64)
     input_order = np.empty_like(order)
