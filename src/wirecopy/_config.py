@@ -50,7 +50,9 @@ class ClusterConfig:
       :mod:`wirecopy.core.candidates`).
     * ``story_containment``, ``version_containment``, ``copy_jaccard``, ``copy_containment``:
       thresholds of each level; ``min_shared_mass``: shared weighted anchors needed besides
-      containment (about two sentences), unless one text is entirely contained in the other.
+      containment (about two sentences), unless one text is entirely contained in the other;
+      ``min_whole_shared``: even then, the shared anchors must weigh at least this much (a text whose
+      only anchors are down-weighted boilerplate is "contained" in every page that carries it).
     * ``max_days``: articles whose dates are further apart than this are never linked (``None``: no
       limit). Undated articles are compared on text alone.
     * ``max_text_bytes``: a larger document is bad input (huge texts are usually a parsing accident).
@@ -71,6 +73,7 @@ class ClusterConfig:
     copy_containment: float = 0.95
     copy_jaccard: float = 0.8
     min_shared_mass: float = 6.0
+    min_whole_shared: float = 1.0
     max_days: float | None = 14.0
     max_text_bytes: int = 10_000_000
     workers: int = 0
@@ -96,6 +99,8 @@ class ClusterConfig:
             raise ConfigError("thresholds must satisfy story_containment <= version_containment <= copy_containment")
         if self.min_shared_mass < 0:
             raise ConfigError(f"min_shared_mass must be >= 0; got {self.min_shared_mass}")
+        if self.min_whole_shared < 0:
+            raise ConfigError(f"min_whole_shared must be >= 0; got {self.min_whole_shared}")
         if self.max_days is not None and self.max_days < 0:
             raise ConfigError(f"max_days must be >= 0 or None; got {self.max_days}")
         if self.max_text_bytes < 1:

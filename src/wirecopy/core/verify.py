@@ -10,7 +10,7 @@ For a pair (a, b) with weighted anchor sets A and B (weights from :mod:`.candida
 Two articles are the same story when the shared passages make up a substantial part of the
 smaller one (``containment >= min_containment``) *and* are more than a sentence or two of
 background (``shared >= min_shared_mass`` anchor weights, or the whole smaller text when it is
-that short). Dates, when both are known, must lie within ``max_days`` of each other: copies and
+that short, and at least ``min_whole_shared`` — one full anchor — of story prose). Dates, when both are known, must lie within ``max_days`` of each other: copies and
 versions of a story appear within days; a recurring report weeks later is a new story.
 
 The relation of a pair (used for the member/canonical relation in the output):
@@ -92,7 +92,9 @@ def score_pairs(hashes: np.ndarray, offsets: np.ndarray, weights: np.ndarray, ma
 def accept(scores: PairScores, days_a: np.ndarray, days_b: np.ndarray, config) -> np.ndarray:
     """Boolean mask of the pairs that are linked at ``config.level`` (see the module docstring)."""
     c, j, shared = scores.containment, scores.jaccard, scores.shared
-    whole = c >= config.copy_containment  # one text entirely inside the other
+    # one text entirely inside the other, and what they share is real story prose: a text whose only
+    # anchors are down-weighted boilerplate is "inside" every page that carries it, which is no evidence
+    whole = (c >= config.copy_containment) & (shared >= config.min_whole_shared)
     enough = (shared >= config.min_shared_mass) | whole
     if config.level == "copy":
         ok = ((j >= config.copy_jaccard) | whole) & enough
