@@ -24,6 +24,7 @@ from ._errors import WirecopyError
 from .core.ingest import FORMATS, SkipReport, iter_records, read_documents
 from .core.report import write_rows, write_skip_report
 from .engines.local import LocalEngine
+from .evaluation.command import eval_cmd
 
 __all__ = ["main", "cli"]
 
@@ -103,12 +104,21 @@ def _spooled_stdin(inputs: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
         os.unlink(tmp)
 
 
-def _run(inputs, fmt, fields: FieldMap, on_error, skip_report, config: ClusterConfig, quiet: bool):
+def _engine(config: ClusterConfig, name: str = "local", master: str | None = None):
+    """The engine that runs the clustering: this machine, or Apache Spark (imported only when chosen)."""
+    if name == "spark":
+        from .engines.spark import SparkEngine
+
+        return SparkEngine(config, master=master)
+    return LocalEngine(config)
+
+
+def _run(inputs, fmt, fields: FieldMap, on_error, skip_report, config: ClusterConfig, quiet: bool, engine: str = "local", master: str | None = None):
     skipped = SkipReport()
     started = time.perf_counter()
     with _progress(quiet) as progress:
         docs = read_documents(inputs, fields=fields, fmt=fmt, on_error=on_error, report=skipped, max_text_bytes=config.max_text_bytes)
-        result = LocalEngine(config).run(docs, progress=progress, skipped=skipped, on_error=on_error)
+        result = _engine(config, engine, master).run(docs, progress=progress, skipped=skipped, on_error=on_error)
     result.stats["seconds"] = round(time.perf_counter() - started, 3)
     if skipped:
         if skip_report:
@@ -137,15 +147,17 @@ def cli() -> None:
 @input_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Assignments file: .jsonl (default) or .parquet; stdout when omitted.")
 @click.option("--stories", "stories_path", type=click.Path(dir_okay=False), default=None, help="Also write one row per story here (.jsonl or .parquet).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True, help="Run on this machine, or on Apache Spark (needs the 'spark' extra).")
+@click.option("--master", default=None, help="Spark master URL for --engine spark (default: local[*], or the session spark-submit started).")
 @handle_errors
-def cluster_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, output, stories_path):
+def cluster_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, output, stories_path, engine, master):
     """Group articles into stories: one output row per input article.
 
     INPUTS are JSONL files, folders of .txt files, CSV or Parquet files, or - for JSONL on stdin.
     """
     fields = FieldMap(id_field, text_field, title_field, date_field, source_field, url_field)
     config = _config_from(level, max_days, max_text_bytes, workers)
-    result = _run(inputs, fmt, fields, on_error, skip_report, config, quiet)
+    result = _run(inputs, fmt, fields, on_error, skip_report, config, quiet, engine, master)
     write_rows((a.as_dict() for a in result.assignments), output)
     if stories_path:
         write_rows((s.as_dict() for s in result.stories), stories_path)
@@ -180,6 +192,9 @@ def dedup_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source
         n = write_rows(kept_records(), output)
     if not quiet:
         click.echo(f"wirecopy: kept {n:,} of {len(result.assignments):,} articles ({result.stats['stories']:,} groups at level {level})", err=True)
+
+
+cli.add_command(eval_cmd)
 
 
 def main() -> None:

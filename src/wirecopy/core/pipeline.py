@@ -20,7 +20,7 @@ from .fingerprint import Fingerprints
 from .ingest import SkipReport
 from .verify import PairScores, accept, score_pairs
 
-__all__ = ["Corpus", "ClusterResult", "Links", "cluster_corpus", "link_corpus"]
+__all__ = ["Corpus", "ClusterResult", "Links", "cluster_corpus", "link_corpus", "summarise_stories"]
 
 
 @dataclass
@@ -121,28 +121,7 @@ def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = 
         )
         for i in range(n)
     ]
-    # members of each story in time order (undated last), then by id (ordinal = id order)
-    order = np.lexsort((np.arange(n), np.where(np.isnan(corpus.days), np.inf, corpus.days), labels))
-    days = corpus.days.tolist()
-    members: dict[int, list[int]] = defaultdict(list)
-    for i in order.tolist():
-        members[int(labels[i])].append(i)
-    stories = []
-    for root, ms in members.items():
-        dated = [i for i in ms if days[i] == days[i]]  # NaN != NaN
-        c = int(canonical[root])
-        stories.append(
-            Story(
-                id=sid[root],
-                canonical=corpus.ids[c],
-                members=tuple(corpus.ids[i] for i in ms),
-                sources=tuple(sorted({corpus.sources[i] for i in ms if corpus.sources[i]})),
-                first_date=corpus.dates[dated[0]] if dated else None,
-                last_date=corpus.dates[dated[-1]] if dated else None,
-                title=corpus.titles[c],
-            )
-        )
-    stories.sort(key=lambda s: (-s.size, s.id))
+    stories = summarise_stories(labels, canonical, corpus.ids, corpus.titles, corpus.dates, corpus.days, corpus.sources)
     assignments = [assignments_sorted[int(o)] for o in corpus.input_order]
     stats = {
         "documents": n,
@@ -154,3 +133,44 @@ def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = 
         "anchors": int(corpus.fp.hashes.shape[0]),
     }
     return ClusterResult(assignments=assignments, stories=stories, stats=stats)
+
+
+def summarise_stories(
+    labels: np.ndarray,
+    canonical: np.ndarray,
+    ids: list[str],
+    titles: list[str | None],
+    dates: list[str | None],
+    days: np.ndarray,
+    sources: list[str | None],
+) -> list[Story]:
+    """One :class:`Story` per component, largest first (shared by every engine).
+
+    Documents are ordinals in id order; ``labels`` holds each one's component root (its smallest
+    ordinal) and ``canonical`` the ordinal of its story's canonical article.
+    """
+    n = len(ids)
+    sid = {int(r): story_id(ids[int(r)]) for r in np.unique(labels)}
+    # members of each story in time order (undated last), then by id (ordinal = id order)
+    order = np.lexsort((np.arange(n), np.where(np.isnan(days), np.inf, days), labels))
+    days_list = days.tolist()
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in order.tolist():
+        members[int(labels[i])].append(i)
+    stories = []
+    for root, ms in members.items():
+        dated = [i for i in ms if days_list[i] == days_list[i]]  # NaN != NaN
+        c = int(canonical[root])
+        stories.append(
+            Story(
+                id=sid[root],
+                canonical=ids[c],
+                members=tuple(ids[i] for i in ms),
+                sources=tuple(sorted({sources[i] for i in ms if sources[i]})),
+                first_date=dates[dated[0]] if dated else None,
+                last_date=dates[dated[-1]] if dated else None,
+                title=titles[c],
+            )
+        )
+    stories.sort(key=lambda s: (-s.size, s.id))
+    return stories

@@ -1,0 +1,461 @@
+"""The Spark engine: the same stories as the local engine, on Apache Spark.
+
+Every stage runs distributed and calls the core functions inside Spark tasks; nothing here
+re-implements the algorithm, and no stage collects pairs to the driver:
+
+1. **fingerprint** — ``mapInArrow`` over input partitions: ``validate_record``, ``parse_date``,
+   ``credited_agency`` and ``fingerprint_texts`` on each Arrow batch. Texts are dropped afterwards;
+   only ids, metadata and anchors (an ``array<bigint>``: the uint64 hashes, bit for bit) are kept.
+2. **index** — anchors are exploded to postings and their document frequency ``df`` counted by a
+   shuffle on the anchor hash; each document gets back its ``df`` per anchor, from which
+   :func:`~wirecopy.core.candidates.anchor_weights` makes the weights wherever they are needed.
+3. **candidates** — a join of the postings with themselves on the anchor hash, with the local rules:
+   groups of ``df ≤ pair_df`` propose every pair, groups of ``pair_df < df ≤ max_df`` propose each
+   document with the ``representatives`` smallest ids (the local ordinal is the rank of the id in
+   sorted order, and Spark compares strings in the same code-point order), larger groups nothing;
+   a pair proposed by fewer than ``min_shared`` anchors is dropped.
+4. **verify** — each candidate pair is joined with both documents' anchors and scored in
+   ``mapInArrow`` by :func:`~wirecopy.core.verify.score_pairs` and :func:`~wirecopy.core.verify.accept`.
+5. **components** — large-star / small-star (Kiveris et al., "Connected Components in MapReduce and
+   Beyond", SoCC 2014) over the accepted edges, O(log² n) rounds of joins; a component is labelled by
+   its smallest id, as :func:`~wirecopy.core.cluster.union_find` labels by the smallest ordinal.
+6. **stories** — one ``applyInArrow`` call per multi-document story runs
+   :func:`~wirecopy.core.cluster.choose_canonicals` and :func:`~wirecopy.core.cluster.relations_to_canonical`
+   on the members; single documents are mapped in batches. Source/agency codes (whose order breaks
+   ties in :func:`~wirecopy.core.cluster.origin_of`) are numbered as the local engine numbers them.
+
+The output has the columns of :meth:`wirecopy.Assignment.as_dict`, one row per input row, in input
+order. Floating-point sums run in the same order as in the local engine (per document, anchors in
+hash order), so the scores — and therefore the stories — are identical, not merely close.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .._config import ClusterConfig, FieldMap
+from .._document import Assignment, Document
+from .._errors import DuplicateIdError, InputError, MissingDependencyError
+from ..core.candidates import anchor_weights
+from ..core.cluster import choose_canonicals, relations_to_canonical, story_id
+from ..core.fingerprint import fingerprint_texts
+from ..core.ingest import SkipReport, parse_date, validate_record
+from ..core.newsmeta import credited_agency
+from ..core.pipeline import ClusterResult, summarise_stories
+from ..core.verify import accept, score_pairs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["SparkEngine", "cluster_dataframe", "connected_components", "spark_session"]
+
+_SOURCE = "dataframe"  # where errors say a bad record came from
+_FIELDS = FieldMap()
+_INPUT = ("id", "text", "title", "date", "source")
+_FINGERPRINTED = (
+    "pos long, id string, title string, date string, source string, days double, "
+    "source_key string, credit_key string, hashes array<bigint>, error_record string, error string"
+)
+_ASSIGNED = "id string, story string, relation string, canonical string, score double, title string, date string, source string, pos long"
+_ASSIGNED_ARROW = pa.schema(
+    [("id", pa.string()), ("story", pa.string()), ("relation", pa.string()), ("canonical", pa.string()), ("score", pa.float64()),
+     ("title", pa.string()), ("date", pa.string()), ("source", pa.string()), ("pos", pa.int64())]
+)
+
+
+def _pyspark() -> Any:
+    try:
+        import pandas  # noqa: F401  (pyspark's Arrow UDFs need it)
+        import pyspark.sql
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the Spark engine needs pyspark and pandas: pip install 'wirecopy[spark]' (and a Java 17+ runtime)"
+        ) from exc
+    return pyspark.sql
+
+
+def spark_session(master: str | None = None, *, app_name: str = "wirecopy", conf: dict[str, str] | None = None) -> SparkSession:
+    """The active SparkSession, or a new one on ``master`` (default ``local[*]``).
+
+    On a local master the Python workers run this interpreter (``PYSPARK_PYTHON`` is set when
+    unset), the UI is off and shuffles use a few partitions, which suits one machine; on a cluster
+    every setting is left to ``spark-submit`` / ``conf``.
+    """
+    sql = _pyspark()
+    active = sql.SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    master = master or "local[*]"
+    builder = sql.SparkSession.builder.appName(app_name).master(master)
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = builder.config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def _name_key(value: str | None) -> str | None:
+    """Sources and agencies compare case- and space-insensitively (as ``Corpus.name_codes``)."""
+    return " ".join(value.split()).lower() if value and value.strip() else None
+
+
+def _list_array(offsets: np.ndarray, values: np.ndarray) -> pa.ListArray:
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
+
+
+def _flat(lists: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Values and lengths of a list column (null lists are empty)."""
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    values = lists.flatten().to_numpy(zero_copy_only=False)
+    return values, lengths
+
+
+def _weighted(hash_lists: list[pa.Array], df_lists: list[pa.Array], common_df: int):
+    """Concatenated anchors of the documents of several list columns, with weights and mass exactly
+    as :func:`wirecopy.core.candidates.build_index` computes them (same float32 weights, same
+    float64 accumulation in hash order)."""
+    hashes, lengths, dfs = [], [], []
+    for h, d in zip(hash_lists, df_lists):
+        hv, hl = _flat(h)
+        dv, _ = _flat(d)
+        hashes.append(hv.astype(np.int64))
+        lengths.append(hl)
+        dfs.append(dv.astype(np.int64))
+    length = np.concatenate(lengths)
+    offsets = np.zeros(length.shape[0] + 1, dtype=np.int64)
+    np.cumsum(length, out=offsets[1:])
+    weights = anchor_weights(np.concatenate(dfs), common_df)
+    doc_of = np.repeat(np.arange(length.shape[0], dtype=np.int64), length)
+    mass = np.bincount(doc_of, weights=weights, minlength=length.shape[0]).astype(np.float64)
+    return np.concatenate(hashes).view(np.uint64), offsets, weights, mass
+
+
+# --- stage 1: fingerprint -------------------------------------------------------------------------
+
+
+def _fingerprint_batches(batches: Iterator[pa.RecordBatch], config: ClusterConfig) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        cols = batch.to_pydict()
+        out: dict[str, list] = {k: [] for k in ("pos", "id", "title", "date", "source", "days", "source_key", "credit_key", "error_record", "error")}
+        texts, good = [], []
+        for i, pos in enumerate(cols["pos"]):
+            record = {k: cols[k][i] for k in _INPUT}
+            where = record["id"] if record["id"] not in (None, "") else f"row {pos}"
+            try:
+                doc = validate_record(record, _FIELDS, _SOURCE, where, config.max_text_bytes)
+                day = parse_date(doc.date, source=_SOURCE, record=doc.id)
+                err_record = err = None
+            except InputError as exc:
+                doc, day, err_record, err = None, None, str(where), exc.reason
+            out["pos"].append(pos)
+            out["id"].append(doc.id if doc else (None if record["id"] is None else str(record["id"])))
+            out["title"].append(doc.title if doc else None)
+            out["date"].append(doc.date if doc else None)
+            out["source"].append(doc.source if doc else None)
+            out["days"].append(np.nan if day is None else day)
+            out["source_key"].append(_name_key(doc.source) if doc else None)
+            out["credit_key"].append(_name_key(credited_agency(doc.text)) if doc else None)
+            out["error_record"].append(err_record)
+            out["error"].append(err)
+            if doc is not None:
+                texts.append(doc.text)
+                good.append(i)
+        fp = fingerprint_texts(texts, config.shingle, config.sample, config.prose_min_tokens)
+        lengths = np.zeros(len(out["pos"]), dtype=np.int64)
+        lengths[good] = np.diff(fp.offsets)
+        offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        arrays = {k: pa.array(v, type=pa.int64() if k == "pos" else pa.float64() if k == "days" else pa.string()) for k, v in out.items()}
+        arrays["hashes"] = _list_array(offsets, fp.hashes.view(np.int64))
+        names = [c.split()[0] for c in _FINGERPRINTED.split(", ")]
+        yield pa.RecordBatch.from_arrays([arrays[n] for n in names], names=names)
+
+
+def _input_frame(df: DataFrame, fields: FieldMap) -> DataFrame:
+    F = _pyspark().functions
+    present = set(df.columns)
+    for required in (fields.id, fields.text):
+        if required not in present:
+            raise InputError(f"the DataFrame has no column {required!r} (columns: {', '.join(df.columns)})", source=_SOURCE)
+    cols = [(F.col(getattr(fields, name)) if getattr(fields, name) in present else F.lit(None)).cast("string").alias(name) for name in _INPUT]
+    return df.select(*cols, F.monotonically_increasing_id().alias("pos"))
+
+
+def _checked(fingerprinted: DataFrame, on_error: str, skipped: SkipReport | None) -> DataFrame:
+    """Bad records and duplicate ids: a clear error naming the record, or skipped and reported."""
+    F = _pyspark().functions
+    bad = fingerprinted.where(F.col("error").isNotNull())
+    if on_error == "raise":
+        first = bad.select("error_record", "error").limit(1).collect()
+        if first:
+            raise InputError(first[0]["error"], source=_SOURCE, record=first[0]["error_record"])
+    elif skipped is not None:
+        for row in bad.select("id", "error_record", "error").orderBy("pos").toLocalIterator():
+            skipped.add(InputError(row["error"], source=_SOURCE, record=row["error_record"]), row["id"])
+    good = fingerprinted.where(F.col("error").isNull())
+    dup = good.groupBy("id").agg(F.count("*").alias("n")).where("n > 1")
+    if on_error == "raise":
+        first = dup.limit(1).collect()
+        if first:
+            raise DuplicateIdError(f"duplicate id {first[0]['id']!r}: {first[0]['n']} records carry it", source=_SOURCE, record=first[0]["id"])
+        return good
+    firsts = good.groupBy("id").agg(F.min("pos").alias("first"))
+    marked = good.join(firsts, "id")
+    if skipped is not None:
+        for row in marked.where(F.col("pos") != F.col("first")).select("id").orderBy("pos").toLocalIterator():
+            skipped.add(DuplicateIdError(f"duplicate id {row['id']!r}: a later record reuses it", source=_SOURCE, record=row["id"]), row["id"])
+    return marked.where(F.col("pos") == F.col("first")).drop("first")
+
+
+# --- stages 2-4: index, candidates, verify --------------------------------------------------------
+
+
+def _score_batches(batches: Iterator[pa.RecordBatch], config: ClusterConfig) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        m = batch.num_rows
+        hashes, offsets, weights, mass = _weighted(
+            [batch.column("ha"), batch.column("hb")], [batch.column("fa"), batch.column("fb")], config.common_df
+        )
+        pairs = np.stack((np.arange(m, dtype=np.int64), np.arange(m, 2 * m, dtype=np.int64)), axis=1)
+        scores = score_pairs(hashes, offsets, weights, mass, pairs)
+        days_a = batch.column("da").to_numpy(zero_copy_only=False).astype(np.float64)
+        days_b = batch.column("db").to_numpy(zero_copy_only=False).astype(np.float64)
+        ok = pa.array(accept(scores, days_a, days_b, config))
+        yield pa.RecordBatch.from_arrays([batch.column("a").filter(ok), batch.column("b").filter(ok)], names=["a", "b"])
+
+
+def _candidates(postings: DataFrame, config: ClusterConfig) -> DataFrame:
+    """Pairs (a, b), a < b, proposed by at least ``min_shared`` anchors (rules of ``core.candidates``)."""
+    sql = _pyspark()
+    F, Window = sql.functions, sql.Window
+    live = postings.where((F.col("df") >= 2) & (F.col("df") <= config.max_df))
+    ranked = live.withColumn("rank", F.row_number().over(Window.partitionBy("h").orderBy("id")) - 1).select("h", "id", "df", "rank")
+    few = ranked.where(F.col("df") <= config.pair_df)
+    many = ranked.where(F.col("df") > config.pair_df)
+    reps = many.where(F.col("rank") < config.representatives)
+
+    def pairs(x: DataFrame, y: DataFrame) -> DataFrame:
+        x, y = x.alias("x"), y.alias("y")
+        joined = x.join(y, (F.col("x.h") == F.col("y.h")) & (F.col("y.rank") < F.col("x.rank")))
+        return joined.select(F.col("y.id").alias("a"), F.col("x.id").alias("b"))
+
+    proposed = pairs(few, few).unionAll(pairs(many, reps))
+    return proposed.groupBy("a", "b").agg(F.count("*").alias("n")).where(F.col("n") >= config.min_shared).select("a", "b")
+
+
+# --- stage 5: connected components ----------------------------------------------------------------
+
+
+def connected_components(edges: DataFrame, *, max_rounds: int = 64) -> DataFrame:
+    """``(id, root)`` for every node of the undirected graph ``edges(a, b)``: root = smallest id of its
+    component. Large-star / small-star rounds until the edges form one star per component."""
+    F = _pyspark().functions
+    e = edges.select(F.col("a").alias("src"), F.col("b").alias("dst")).where(F.col("src") != F.col("dst")).distinct()
+    for _ in range(max_rounds):
+        # large star: every node links its larger neighbours to the smallest node of its neighbourhood
+        both = e.select(F.col("src").alias("u"), F.col("dst").alias("v")).union(e.select(F.col("dst").alias("u"), F.col("src").alias("v")))
+        low = both.groupBy("u").agg(F.least(F.min("v"), F.col("u")).alias("m"))
+        e = both.join(low, "u").where(F.col("v") > F.col("u")).select(F.col("v").alias("src"), F.col("m").alias("dst")).distinct()
+        # small star: every node links itself and its smaller neighbours to the smallest of them
+        oriented = e.select(F.greatest("src", "dst").alias("u"), F.least("src", "dst").alias("v"))
+        low = oriented.groupBy("u").agg(F.min("v").alias("m"))
+        e = (
+            oriented.join(low, "u").select(F.col("v").alias("src"), F.col("m").alias("dst"))
+            .where(F.col("src") != F.col("dst"))
+            .union(low.select(F.col("u").alias("src"), F.col("m").alias("dst")))
+            .distinct()
+            .localCheckpoint()
+        )
+        forked = e.groupBy("src").agg(F.count("*").alias("n")).where("n > 1").limit(1).count()
+        chained = e.select(F.col("dst").alias("x")).join(e.select(F.col("src").alias("x")), "x", "left_semi").limit(1).count()
+        if not forked and not chained:  # every edge points at a root: one star per component
+            return e.select(F.col("src").alias("id"), F.col("dst").alias("root")).union(
+                e.select(F.col("dst").alias("id"), F.col("dst").alias("root")).distinct()
+            )
+    raise RuntimeError(f"connected components did not converge in {max_rounds} rounds")  # pragma: no cover
+
+
+# --- stage 6: stories -----------------------------------------------------------------------------
+
+
+def _assigned(rows: list[tuple[Assignment, int]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([{**a.as_dict(), "pos": pos} for a, pos in rows], schema=_ASSIGNED_ARROW)
+
+
+def _story_of(table: pa.Table, config: ClusterConfig) -> pa.Table:
+    """Canonical and relations of one multi-document story (its members in ``table``)."""
+    table = table.take(pc.sort_indices(table, [("id", "ascending")]))
+    ids = table.column("id").to_pylist()
+    hashes, offsets, weights, mass = _weighted([table.column("hashes").combine_chunks()], [table.column("dfs").combine_chunks()], config.common_df)
+    days = table.column("days").to_numpy().astype(np.float64)
+    sources = table.column("source_code").to_numpy().astype(np.int64)
+    credits = table.column("credit_code").to_numpy().astype(np.int64)
+    canonical = choose_canonicals(np.zeros(len(ids), dtype=np.int64), days, sources, credits, mass)
+    relation, score = relations_to_canonical(hashes, offsets, weights, mass, canonical, sources, credits, config)
+    sid = story_id(ids[0])
+    titles, dates, srcs, pos = (table.column(c).to_pylist() for c in ("title", "date", "source", "pos"))
+    rows = [
+        (Assignment(ids[i], sid, relation[i], ids[int(canonical[i])], float(score[i]), titles[i], dates[i], srcs[i]), pos[i])
+        for i in range(len(ids))
+    ]
+    return pa.Table.from_batches([_assigned(rows)])
+
+
+def _singletons(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        cols = batch.to_pydict()
+        yield _assigned(
+            [
+                (Assignment(i, story_id(i), "original", i, 1.0, t, d, s), p)
+                for i, t, d, s, p in zip(cols["id"], cols["title"], cols["date"], cols["source"], cols["pos"])
+            ]
+        )
+
+
+def _name_codes(docs: DataFrame) -> DataFrame:
+    """``(name, code)`` numbered as ``Corpus.name_codes`` numbers them: sources by the id of their
+    first document, then agencies credited only, by the id of their first document. The table of
+    names (outlets and agencies) is small, so one partition ranks it."""
+    sql = _pyspark()
+    F, Window = sql.functions, sql.Window
+    by_source = docs.where(F.col("source_key").isNotNull()).groupBy(F.col("source_key").alias("name")).agg(F.min("id").alias("first_s"))
+    by_credit = docs.where(F.col("credit_key").isNotNull()).groupBy(F.col("credit_key").alias("name")).agg(F.min("id").alias("first_c"))
+    names = by_source.join(by_credit, "name", "full_outer")
+    order = Window.orderBy(F.col("first_s").isNull(), F.col("first_s"), F.col("first_c"))
+    return names.select("name", (F.row_number().over(order) - 1).alias("code"))
+
+
+def cluster_dataframe(
+    df: DataFrame,
+    config: ClusterConfig | None = None,
+    *,
+    fields: FieldMap | None = None,
+    on_error: str = "raise",
+    skipped: SkipReport | None = None,
+    stats: dict | None = None,
+) -> DataFrame:
+    """Group the articles of a Spark DataFrame into stories; returns one row per input row, in input order.
+
+    ``df`` has columns ``id`` and ``text`` and optionally ``title``, ``date``, ``source`` (other names
+    via ``fields``); the result has the columns of :meth:`wirecopy.Assignment.as_dict`. Bad rows and
+    duplicate ids raise :class:`InputError` naming the record, or with ``on_error="skip"`` are left
+    out and added to ``skipped``. ``stats``, when given, receives counts (documents, linked pairs).
+    """
+    config = config or ClusterConfig()
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    sql = _pyspark()
+    F = sql.functions
+    from pyspark import StorageLevel
+
+    inputs = _input_frame(df, fields or FieldMap())
+    fingerprinted = inputs.mapInArrow(lambda it: _fingerprint_batches(it, config), _FINGERPRINTED).persist(StorageLevel.MEMORY_AND_DISK)
+    docs = _checked(fingerprinted, on_error, skipped).drop("error", "error_record")
+
+    postings = docs.select("id", F.posexplode("hashes").alias("k", "h"))
+    postings = postings.join(postings.groupBy("h").agg(F.count("*").alias("df")), "h")
+    dfs = postings.groupBy("id").agg(F.sort_array(F.collect_list(F.struct("k", "df"))).alias("kd")).select("id", F.col("kd.df").alias("dfs"))
+    indexed = docs.join(dfs, "id", "left").persist(StorageLevel.MEMORY_AND_DISK)
+
+    side = lambda s: indexed.select(F.col("id").alias(s), F.col("hashes").alias(f"h{s}"), F.col("dfs").alias(f"f{s}"), F.col("days").alias(f"d{s}"))  # noqa: E731
+    scored = _candidates(postings, config).join(side("a"), "a").join(side("b"), "b")
+    edges = scored.mapInArrow(lambda it: _score_batches(it, config), "a string, b string").localCheckpoint()
+    roots = connected_components(edges)
+
+    codes = _name_codes(indexed)
+    members = (
+        indexed.join(roots, "id")
+        .join(codes.select(F.col("name").alias("source_key"), F.col("code").alias("source_code")), "source_key", "left")
+        .join(codes.select(F.col("name").alias("credit_key"), F.col("code").alias("credit_code")), "credit_key", "left")
+        .select("id", "root", "hashes", "dfs", "days", F.coalesce("source_code", F.lit(-1)).alias("source_code"),
+                F.coalesce("credit_code", F.lit(-1)).alias("credit_code"), "title", "date", "source", "pos")
+    )
+    grouped = members.groupBy("root").applyInArrow(lambda t: _story_of(t, config), _ASSIGNED)
+    single = indexed.join(roots, "id", "left_anti").select("id", "title", "date", "source", "pos").mapInArrow(_singletons, _ASSIGNED)
+    if stats is not None:
+        stats["documents"] = docs.count()
+        stats["linked_pairs"] = edges.count()
+    return grouped.unionByName(single).orderBy("pos").drop("pos")
+
+
+class SparkEngine:
+    """Cluster documents on Apache Spark (``master``: a Spark master URL; default local mode)."""
+
+    name = "spark"
+
+    def __init__(self, config: ClusterConfig | None = None, *, master: str | None = None, spark: SparkSession | None = None):
+        self.config = config or ClusterConfig()
+        self.master = master
+        self._spark = spark
+
+    def run(
+        self,
+        documents: Iterable[Document],
+        *,
+        progress: Callable[[int], None] | None = None,
+        skipped: SkipReport | None = None,
+        on_error: str = "raise",
+    ) -> ClusterResult:
+        """Send validated documents to Spark, cluster them there and bring the assignments back."""
+        skipped = skipped if skipped is not None else SkipReport()
+        spark = self._spark or spark_session(self.master)
+        table = _document_table(documents, self.config.batch_size, progress)
+        stats: dict = {}
+        out = cluster_dataframe(spark.createDataFrame(table), self.config, on_error=on_error, skipped=skipped, stats=stats).toArrow()
+        result = _result_of(out)
+        result.skipped = skipped
+        result.stats.update(stats)
+        return result
+
+
+def _document_table(documents: Iterable[Document], batch_size: int, progress: Callable[[int], None] | None) -> pa.Table:
+    schema = pa.schema([(name, pa.string()) for name in _INPUT])
+    batches, rows, n = [], [], 0
+    for doc in documents:
+        rows.append((doc.id, doc.text, doc.title, doc.date, doc.source))
+        if len(rows) >= batch_size:
+            batches.append(pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in zip(*rows)], schema=schema))
+            n += len(rows)
+            rows = []
+            if progress is not None:
+                progress(n)
+    if rows:
+        batches.append(pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in zip(*rows)], schema=schema))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def _result_of(table: pa.Table) -> ClusterResult:
+    """A :class:`ClusterResult` (assignments in input order, stories) from the rows Spark returned."""
+    cols = table.to_pydict()
+    assignments = [
+        Assignment(i, s, r, c, sc, t, d, so)
+        for i, s, r, c, sc, t, d, so in zip(*(cols[k] for k in ("id", "story", "relation", "canonical", "score", "title", "date", "source")))
+    ]
+    order = sorted(range(len(assignments)), key=lambda i: assignments[i].id)
+    ordinal = {assignments[i].id: o for o, i in enumerate(order)}
+    ids = [assignments[i].id for i in order]
+    root: dict[str, int] = {}
+    for o, i in enumerate(order):
+        root.setdefault(assignments[i].story, o)  # ordinals ascend: the first member seen is the smallest
+    labels = np.array([root[assignments[i].story] for i in order], dtype=np.int64)
+    canonical = np.array([ordinal[assignments[i].canonical] for i in order], dtype=np.int64)
+    days = np.array([np.nan if (d := parse_date(assignments[i].date)) is None else d for i in order], dtype=np.float64)
+    stories = summarise_stories(
+        labels, canonical, ids, [assignments[i].title for i in order], [assignments[i].date for i in order], days,
+        [assignments[i].source for i in order],
+    )
+    stats = {
+        "documents": len(assignments),
+        "stories": len(stories),
+        "multi_document_stories": sum(1 for s in stories if s.size > 1),
+        "largest_story": max((s.size for s in stories), default=0),
+    }
+    return ClusterResult(assignments=assignments, stories=stories, stats=stats)

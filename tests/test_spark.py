@@ -1,0 +1,137 @@
+"""The Spark engine gives the same stories as the local engine (Spark local mode, one shared session)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import wirecopy
+from wirecopy import ClusterConfig
+from wirecopy.cli import cli
+from wirecopy.core.cluster import union_find
+
+pytest.importorskip("pyspark", reason="the Spark tests need the 'spark' extra")
+from wirecopy.engines.spark import SparkEngine, cluster_dataframe, connected_components, spark_session  # noqa: E402
+
+from conftest import EXAMPLE, outlet_page, random_body  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def spark():
+    session = spark_session("local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"})
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _same_as_local(spark, docs: list[dict], config: ClusterConfig) -> wirecopy.ClusterResult:
+    local = wirecopy.cluster(docs, config)
+    result = SparkEngine(config, spark=spark).run(wirecopy._api.as_documents(docs, config=config))
+    assert [a.as_dict() for a in result.assignments] == [a.as_dict() for a in local.assignments]
+    assert [s.as_dict() for s in result.stories] == [s.as_dict() for s in local.stories]
+    return result
+
+
+@pytest.fixture(scope="module")
+def seeds_among_distractors(example_docs) -> list[dict]:
+    """The example corpus (the seed story, its hard negatives) plus 90 outlet pages sharing furniture."""
+    rng = random.Random(6)
+    pages = [
+        {"id": f"page-{i:03d}", "text": outlet_page(f"Story number {i}", random_body(rng)), "source": "The Daily Lantern",
+         "date": f"2023-06-{1 + i % 28:02d}"}
+        for i in range(90)
+    ]
+    mixed = example_docs + pages
+    rng.shuffle(mixed)
+    return mixed
+
+
+def test_seeds_among_distractors_match_local(spark, seeds_among_distractors):
+    """Seeds among outlet pages with shared boilerplate (df > pair_df): Spark output equals the local engine's."""
+    result = _same_as_local(spark, seeds_among_distractors, ClusterConfig())
+    story = {a.id: a.story for a in result.assignments}
+    seeds = [i for i in story if i.startswith("seed-")]
+    assert len(seeds) == 5 and len({story[i] for i in seeds}) == 1
+    assert sum(1 for a in result.assignments if a.id.startswith("page-") and a.relation != "original") == 0
+
+
+@pytest.mark.parametrize(
+    "config",
+    [ClusterConfig(pair_df=3, representatives=2, min_shared=1), ClusterConfig(level="copy", max_days=None)],
+    ids=["representatives", "copy-level"],
+)
+def test_other_settings_match_local(spark, seeds_among_distractors, config):
+    """Representative pairing of frequent anchors and the copy level give the local engine's stories."""
+    _same_as_local(spark, seeds_among_distractors, config)
+
+
+@pytest.mark.data
+def test_synth_dev_sample_matches_local(spark, shared_data):
+    """3,000 documents of synth-dev: the same stories, canonicals, relations and scores as the local engine."""
+    with open(shared_data / "synth-dev" / "docs.jsonl", encoding="utf-8") as fh:
+        docs = [json.loads(line) for line in itertools.islice(fh, 3000)]
+    result = _same_as_local(spark, docs, ClusterConfig())
+    assert result.stats["multi_document_stories"] > 100
+
+
+def test_dataframe_api_keeps_rows_columns_and_order(spark, example_docs):
+    """cluster_dataframe returns the input rows in input order with the Assignment columns."""
+    rows = list(reversed(example_docs))
+    df = spark.createDataFrame([(d["id"], d["text"], d.get("date"), d.get("source")) for d in rows], "id string, text string, date string, source string")
+    out = cluster_dataframe(df, ClusterConfig())
+    assert out.columns == ["id", "story", "relation", "canonical", "score", "title", "date", "source"]
+    got = [r.asDict() for r in out.collect()]
+    local = [a.as_dict() for a in wirecopy.cluster([{k: d.get(k) for k in ("id", "text", "date", "source")} for d in rows]).assignments]
+    assert got == local
+
+
+def test_connected_components_label_by_smallest_id(spark):
+    """Large-star/small-star finds the components of long chains and random graphs, labelled by the smallest id."""
+    rng = random.Random(3)
+    n = 300
+    names = [f"n{rng.randrange(10**9):09d}" for _ in range(n)]
+    chain = [(i, i + 1) for i in range(0, 80)]  # a long path: many rounds of label propagation
+    extra = [(rng.randrange(100, n), rng.randrange(100, n)) for _ in range(150)]
+    edges = [(a, b) for a, b in chain + extra if a != b]
+    order = sorted(range(n), key=lambda i: names[i])
+    ordinal = {i: o for o, i in enumerate(order)}
+    pairs = np.array([sorted((ordinal[a], ordinal[b])) for a, b in edges], dtype=np.int64)
+    labels = union_find(n, pairs)
+    expected = {names[order[o]]: names[order[int(labels[o])]] for o in set(pairs.ravel().tolist())}
+    df = spark.createDataFrame([(names[a], names[b]) if names[a] < names[b] else (names[b], names[a]) for a, b in edges], "a string, b string")
+    got = {r["id"]: r["root"] for r in connected_components(df).collect()}
+    assert got == expected
+
+
+def test_bad_row_is_named_or_skipped_and_reported(spark):
+    """An empty text stops with an error naming the record; on_error='skip' leaves it out and reports it."""
+    df = spark.createDataFrame([("a", "Some text here."), ("b", "   "), ("a", "Another text.")], "id string, text string")
+    with pytest.raises(wirecopy.InputError, match=r"dataframe:b: record 'b' has an empty text"):
+        cluster_dataframe(df).collect()
+    skipped = wirecopy.SkipReport()
+    out = cluster_dataframe(df, on_error="skip", skipped=skipped).collect()
+    assert [r["id"] for r in out] == ["a"]
+    assert sorted((s.record, "duplicate" in s.reason) for s in skipped) == [("a", True), ("b", False)]
+
+
+def test_duplicate_ids_raise(spark):
+    """Two rows with one id raise DuplicateIdError naming the id."""
+    df = spark.createDataFrame([("x", "One text."), ("x", "Two text.")], "id string, text string")
+    with pytest.raises(wirecopy.DuplicateIdError, match="duplicate id 'x'"):
+        cluster_dataframe(df).collect()
+
+
+def test_cli_engine_spark_matches_local(spark, tmp_path):
+    """`wirecopy cluster --engine spark` writes the same rows and stories as the local engine."""
+    runner = CliRunner()
+    for engine in ("local", "spark"):
+        res = runner.invoke(cli, ["cluster", str(EXAMPLE), "-q", "--engine", engine, "-o", str(tmp_path / f"{engine}.jsonl"),
+                                  "--stories", str(tmp_path / f"{engine}-stories.jsonl")])
+        assert res.exit_code == 0, res.output
+    assert (tmp_path / "spark.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
+    assert (tmp_path / "spark-stories.jsonl").read_text() == (tmp_path / "local-stories.jsonl").read_text()
