@@ -1,0 +1,613 @@
+"""A persistent, incremental story index: articles arrive one by one (or in batches) and each is
+placed in a story at once, with the same matching core as ``wirecopy cluster``.
+
+For every new article, inside one SQLite transaction:
+
+1. fingerprint it (:func:`~wirecopy.core.fingerprint.fingerprint_texts`, the index's config) and add
+   its anchors to the running document frequencies;
+2. find candidates with the batch rules of :mod:`wirecopy.core.candidates`: an anchor held by at most
+   ``pair_df`` articles proposes all of them, a more frequent one proposes its ``representatives``
+   earliest articles, one above ``max_df`` proposes nothing; a candidate needs ``min_shared``
+   proposing anchors. With a time window, postings older than the window are not scanned;
+3. score the candidates with :func:`~wirecopy.core.verify.score_pairs` (weights
+   :func:`~wirecopy.core.candidates.anchor_weights` of the current df) and decide with
+   :func:`~wirecopy.core.verify.accept`;
+4. no link: a new story; links into one story: join it; links into several (the article bridges
+   them): merge them into the largest (ties: the oldest) and record the merge;
+5. choose the story's canonical and every member's relation again with
+   :func:`~wirecopy.core.cluster.choose_canonicals` / :func:`~wirecopy.core.cluster.relations_to_canonical`.
+
+**Story ids are stable**: ``story_id`` of the article that founded the story (the first one
+ingested), so an id a client has seen never changes while the story grows; when stories merge, the
+absorbed ids stay resolvable (``merged_into``) and the merge is logged. (Batch ``cluster`` names a
+story after its smallest member id instead; the grouping, not the label, is what agrees.)
+
+**Durability**: WAL journal with ``synchronous=FULL``: a commit returns only after the WAL is
+fsynced, so an acknowledged article survives a killed process *and* a power cut. (``NORMAL`` with
+WAL already survives ``kill -9`` — the OS keeps written pages — but can lose the last commits on
+power loss; an index that answers "stored" must not.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .._config import ClusterConfig
+from .._document import Assignment, Document, Story
+from .._errors import ConfigError, DuplicateIdError, FormatError
+from ..core.candidates import anchor_weights
+from ..core.cluster import choose_canonicals, relations_to_canonical, story_id, union_find
+from ..core.fingerprint import Fingerprints, fingerprint_texts, shingle_spans
+from ..core.ingest import parse_date
+from ..core.newsmeta import credited_agency
+from ..core.pipeline import Corpus
+from ..core.verify import accept, score_pairs
+from ._schema import SCHEMA_VERSION, migrate
+
+__all__ = ["StoryIndex", "Placement", "NewText", "in_date_order"]
+
+_CHUNK = 500  # bound parameters per IN (...) query
+_MAX_PASSAGES = 20
+# settings that change which anchors exist or how they match: fixed when an index is created
+_FIXED = ("shingle", "sample", "prose_min_tokens", "common_df", "level")
+
+
+@dataclass(frozen=True)
+class NewText:
+    """What an article adds to its story: the share of its anchors no earlier member has, and the
+    passages (of the normalised text) they come from. A new story's text is all new (no passages)."""
+
+    share: float
+    anchors: int
+    passages: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"share": round(self.share, 4), "anchors": self.anchors, "passages": list(self.passages)}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the index put one article: its assignment, and what happened to reach it.
+
+    ``status`` is ``added``, ``exists`` (the same id with the same text was already there: nothing
+    changed) or ``query`` (an answer from :meth:`StoryIndex.query`, nothing stored).
+    """
+
+    assignment: Assignment
+    status: str
+    new_story: bool
+    merged: tuple[str, ...] = ()
+    new: NewText | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.assignment.as_dict()
+        d.update(status=self.status, new_story=self.new_story, merged=list(self.merged))
+        if self.new is not None:
+            d["new"] = self.new.as_dict()
+        return d
+
+
+@dataclass
+class _Fresh:
+    """A validated document with what the store derives from it."""
+
+    doc: Document
+    hashes: np.ndarray  # uint64, sorted unique
+    day: float  # NaN when undated
+    credit: str | None
+    text_hash: bytes
+
+
+@dataclass
+class _Members:
+    """A story's members loaded from the store, ordered by id (the batch ordinal order)."""
+
+    seqs: list[int]
+    ids: list[str]
+    fp: Fingerprints
+    weights: np.ndarray
+    mass: np.ndarray
+    corpus: Corpus = field(repr=False)
+
+
+def _blob(hashes: np.ndarray) -> bytes:
+    return np.ascontiguousarray(hashes, dtype="<u8").tobytes()
+
+
+def _unblob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<u8").astype(np.uint64)
+
+
+def _signed(hashes: np.ndarray) -> list[int]:
+    return np.ascontiguousarray(hashes, dtype=np.uint64).view(np.int64).tolist()
+
+
+def _chunks(values: list, n: int = _CHUNK) -> Iterator[list]:
+    for i in range(0, len(values), n):
+        yield values[i : i + n]
+
+
+def in_date_order(documents: Iterable[Document]) -> list[Document]:
+    """A stream's arrival order: dated articles by date (then id), undated ones after them (by id)."""
+
+    def key(d: Document) -> tuple:
+        day = parse_date(d.date, source="input", record=d.id)
+        return (day is None, day or 0.0, d.id)
+
+    return sorted(documents, key=key)
+
+
+def text_hash(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class StoryIndex:
+    """A live story index in one SQLite file (WAL). Thread-safe: writes are serialised.
+
+    ``config`` is fixed when the index is created and stored in it; opening an existing index with
+    a different matching config is an error (its anchors would not match). ``window_days`` limits
+    candidate search to articles dated at most that many days before the new one (``None``: no
+    window); it is a per-process setting, not stored.
+    """
+
+    def __init__(self, path: str | Path, config: ClusterConfig | None = None, *, window_days: float | None = None):
+        if window_days is not None and not (window_days >= 0 and math.isfinite(window_days)):
+            raise ConfigError(f"window_days must be a non-negative number of days; got {window_days}")
+        self.path = str(path)
+        self.window_days = window_days
+        self._lock = threading.RLock()
+        p = Path(self.path)
+        if p.is_dir():
+            raise FormatError(f"{self.path} is a folder, not an index file")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            self._con.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise FormatError(f"{self.path} is not a wirecopy index (not an SQLite database: {exc})") from exc
+        try:
+            self._con.execute("PRAGMA synchronous=FULL")
+            self._con.execute("PRAGMA foreign_keys=ON")
+            self.schema_versions = migrate(self._con, self.path)
+            self.config = self._settle_config(config)
+        except sqlite3.DatabaseError as exc:
+            self._con.close()
+            raise FormatError(f"{self.path} is not a readable wirecopy index ({exc})") from exc
+        except BaseException:
+            self._con.close()
+            raise
+
+    # ------------------------------------------------------------------ lifecycle
+    def _settle_config(self, config: ClusterConfig | None) -> ClusterConfig:
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
+        if row is None:
+            config = config or ClusterConfig()
+            with self._transaction():
+                self._con.execute("INSERT INTO meta VALUES ('config', ?)", (orjson.dumps(config.as_dict()).decode(),))
+            return config
+        stored = ClusterConfig(**orjson.loads(row[0]))
+        if config is None:
+            return stored
+        differ = [k for k in _FIXED if getattr(config, k) != getattr(stored, k)]
+        if differ:
+            raise ConfigError(
+                f"{self.path} was created with {', '.join(f'{k}={getattr(stored, k)!r}' for k in differ)}; "
+                f"it cannot be used with {', '.join(f'{k}={getattr(config, k)!r}' for k in differ)} (create a new index)"
+            )
+        return config
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> StoryIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    class _Rollback(Exception):
+        pass
+
+    def _transaction(self):
+        con = self._con
+
+        class _Tx:
+            def __enter__(self_inner):
+                con.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self_inner, et, ev, tb):
+                if et is None:
+                    con.execute("COMMIT")
+                    return False
+                con.execute("ROLLBACK")
+                return et is StoryIndex._Rollback
+
+        return _Tx()
+
+    # ------------------------------------------------------------------ public API
+    def add(self, documents: Iterable[Document]) -> list[Placement]:
+        """Place and store articles, all in one transaction (all or nothing), committed on return."""
+        fresh = self._prepare(list(documents))
+        with self._lock, self._transaction():
+            placed = [self._place(f, store=True) for f in fresh]
+            if len(placed) > 1:  # a later article of the batch may have merged or re-ranked earlier ones
+                ids = [p.assignment.id for p in placed]
+                now = {a.id: a for part in _chunks(ids) for a in self._assignments(f"WHERE a.id IN ({','.join('?' * len(part))})", part)}
+                placed = [replace(p, assignment=now.get(p.assignment.id, p.assignment)) for p in placed]
+            return placed
+
+    def query(self, document: Document) -> Placement:
+        """Where ``document`` would land, without storing it (the same steps, rolled back)."""
+        (fresh,) = self._prepare([document])
+        out: list[Placement] = []
+        with self._lock, self._transaction():
+            out.append(self._place(fresh, store=True, status="query"))
+            raise StoryIndex._Rollback
+        return out[0]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._con.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            con = self._con
+            return {
+                "articles": con.execute("SELECT count(*) FROM articles").fetchone()[0],
+                "stories": con.execute("SELECT count(*) FROM stories WHERE merged_into IS NULL").fetchone()[0],
+                "merges": con.execute("SELECT count(*) FROM merges").fetchone()[0],
+                "schema_version": SCHEMA_VERSION,
+            }
+
+    def article(self, article_id: str) -> dict[str, Any] | None:
+        """An article's current place and metadata, or ``None``."""
+        with self._lock:
+            row = self._con.execute("SELECT seq FROM articles WHERE id = ?", (article_id,)).fetchone()
+            if row is None:
+                return None
+            a = self._assignments(f"WHERE a.seq = {int(row[0])}")[0]
+            url = self._con.execute("SELECT url FROM articles WHERE seq = ?", (row[0],)).fetchone()[0]
+            return {**a.as_dict(), "url": url}
+
+    def story(self, sid: str) -> dict[str, Any] | None:
+        """A story (absorbed ids resolve to the story that absorbed them): members in version order
+        (date, then id) with their relation and evidence against the canonical, and its merges."""
+        with self._lock:
+            con = self._con
+            row = con.execute("SELECT seq, merged_into FROM stories WHERE id = ?", (sid,)).fetchone()
+            if row is None:
+                return None
+            seq = row[0]
+            while row[1] is not None:
+                seq = row[1]
+                row = con.execute("SELECT seq, merged_into FROM stories WHERE seq = ?", (seq,)).fetchone()
+            members = self._load_members(seq)
+            story = self._story_objects(f"WHERE s.seq = {int(seq)}")[0]
+            c = members.seqs.index(con.execute("SELECT canonical FROM stories WHERE seq = ?", (seq,)).fetchone()[0])
+            others = np.array([i for i in range(len(members.seqs)) if i != c], dtype=np.int64)
+            pairs = np.stack((others, np.full_like(others, c)), axis=1) if others.size else np.empty((0, 2), np.int64)
+            sc = score_pairs(members.fp.hashes, members.fp.offsets, members.weights, members.mass, pairs)
+            evidence = {members.ids[int(i)]: (float(sc.containment[k]), float(sc.jaccard[k]), int(sc.n_shared[k])) for k, i in enumerate(others)}
+            by_id = {a.id: a for a in self._assignments(f"WHERE a.story = {int(seq)}")}
+            ordered = []
+            for mid in story.members:
+                a = by_id[mid]
+                cont, jac, n = evidence.get(mid, (1.0, 1.0, len(members.fp.of(members.ids.index(mid)))))
+                ordered.append({
+                    "id": mid, "relation": a.relation, "date": a.date, "source": a.source, "title": a.title,
+                    "containment": round(cont, 4), "jaccard": round(jac, 4), "shared_anchors": n,
+                })
+            merges = [
+                {"absorbed": r[0], "by_article": r[1]}
+                for r in con.execute(
+                    "SELECT s.id, a.id FROM merges m JOIN stories s ON s.seq = m.absorbed JOIN articles a ON a.seq = m.article "
+                    "WHERE m.survivor = ? ORDER BY m.seq", (seq,)
+                )
+            ]
+            return {**story.as_dict(), "requested": sid, "members": ordered, "merges": merges}
+
+    def export(self) -> tuple[list[Assignment], list[Story]]:
+        """Every article's assignment (in ingestion order) and every live story, like ``cluster``."""
+        with self._lock, self._transaction():  # one consistent snapshot
+            assignments = self._assignments("")
+            stories = self._story_objects("WHERE s.merged_into IS NULL")
+        stories.sort(key=lambda s: (-s.size, s.id))
+        return assignments, stories
+
+    def check(self) -> list[str]:
+        """Consistency problems of the stored index (an empty list when it is consistent)."""
+        problems: list[str] = []
+        with self._lock:
+            con = self._con
+            q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+            problems += [f"integrity: {r[0]}" for r in q("PRAGMA integrity_check") if r[0] != "ok"]
+            problems += [f"article {r[0]!r} is in story {r[1]} which was merged away or is missing" for r in q(
+                "SELECT a.id, a.story FROM articles a LEFT JOIN stories s ON s.seq = a.story WHERE s.seq IS NULL OR s.merged_into IS NOT NULL")]
+            problems += [f"story {r[0]!r} records size {r[1]} but has {r[2]} members" for r in q(
+                "SELECT s.id, s.size, count(a.seq) FROM stories s LEFT JOIN articles a ON a.story = s.seq "
+                "WHERE s.merged_into IS NULL GROUP BY s.seq HAVING count(a.seq) != s.size")]
+            problems += [f"story {r[0]!r} has a canonical outside the story" for r in q(
+                "SELECT s.id FROM stories s LEFT JOIN articles a ON a.seq = s.canonical "
+                "WHERE s.merged_into IS NULL AND (a.seq IS NULL OR a.story != s.seq)")]
+            problems += [f"article {r[0]!r} names a canonical other than its story's" for r in q(
+                "SELECT a.id FROM articles a JOIN stories s ON s.seq = a.story WHERE a.canonical != s.canonical")]
+            n_anchor = sum(len(r[0]) // 8 for r in q("SELECT anchors FROM articles"))
+            n_post = q("SELECT count(*) FROM postings")[0][0]
+            if n_anchor != n_post:
+                problems.append(f"{n_post} postings for {n_anchor} stored anchors")
+            bad_df = q("SELECT count(*) FROM anchor_df d LEFT JOIN (SELECT hash, count(*) n FROM postings GROUP BY hash) p "
+                       "ON p.hash = d.hash WHERE p.n IS NULL OR p.n != d.df")[0][0]
+            if bad_df:
+                problems.append(f"{bad_df} anchors whose document frequency disagrees with their postings")
+        return problems
+
+    # ------------------------------------------------------------------ placing one article
+    def _prepare(self, documents: Sequence[Document]) -> list[_Fresh]:
+        """Validate what can be checked before the transaction and fingerprint the batch in one call."""
+        c = self.config
+        seen: dict[str, int] = {}
+        days = []
+        for position, d in enumerate(documents, 1):
+            if d.id in seen:
+                raise DuplicateIdError(f"duplicate id {d.id!r}: article #{position} of the batch reuses the id of #{seen[d.id]}", source="batch", record=position)
+            seen[d.id] = position
+            day = parse_date(d.date, source="batch", record=d.id)
+            days.append(np.nan if day is None else day)
+        fp = fingerprint_texts([d.text for d in documents], c.shingle, c.sample, c.prose_min_tokens)
+        return [
+            _Fresh(d, fp.of(i).copy(), days[i], credited_agency(d.text), text_hash(d.text)) for i, d in enumerate(documents)
+        ]
+
+    def _meta_float(self, key: str) -> float | None:
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else float(row[0])
+
+    def _df(self, hashes: list[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for part in _chunks(hashes):
+            out.update(self._con.execute(f"SELECT hash, df FROM anchor_df WHERE hash IN ({','.join('?' * len(part))})", part).fetchall())
+        return out
+
+    def _candidates(self, own: list[int], df: dict[int, int], cutoff: float) -> list[int]:
+        c = self.config
+        con = self._con
+        proposals: Counter[int] = Counter()
+        rare = [h for h in own if 2 <= df[h] <= c.pair_df]
+        for part in _chunks(rare):
+            for (art,) in con.execute(
+                f"SELECT article FROM postings WHERE hash IN ({','.join('?' * len(part))}) AND day >= ?", (*part, cutoff)
+            ):
+                proposals[art] += 1
+        for h in own:
+            if c.pair_df < df[h] <= c.max_df:
+                for (art,) in con.execute(
+                    "SELECT article FROM postings WHERE hash = ? AND day >= ? ORDER BY day, article LIMIT ?", (h, cutoff, c.representatives)
+                ):
+                    proposals[art] += 1
+        return sorted(a for a, n in proposals.items() if n >= c.min_shared)
+
+    def _weigh(self, parts: list[np.ndarray]) -> tuple[Fingerprints, np.ndarray, np.ndarray]:
+        fp = Fingerprints.concat([Fingerprints(p, np.array([0, p.shape[0]], dtype=np.int64)) for p in parts])
+        uniq = np.unique(fp.hashes)
+        keys = _signed(uniq)
+        df = self._df(keys)
+        uniq_df = np.fromiter((df.get(h, 1) for h in keys), dtype=np.int64, count=len(keys))
+        dfs = uniq_df[np.searchsorted(uniq, fp.hashes)] if keys else np.zeros(0, dtype=np.int64)
+        weights = anchor_weights(dfs, self.config.common_df)
+        doc_of = np.repeat(np.arange(len(parts), dtype=np.int64), [p.shape[0] for p in parts])
+        mass = np.bincount(doc_of, weights=weights, minlength=len(parts)).astype(np.float64)
+        return fp, weights, mass
+
+    def _place(self, f: _Fresh, *, store: bool, status: str = "added") -> Placement:
+        con, c, doc = self._con, self.config, f.doc
+        row = con.execute("SELECT seq, text_hash FROM articles WHERE id = ?", (doc.id,)).fetchone()
+        if row is not None:
+            if bytes(row[1]) != f.text_hash:
+                raise DuplicateIdError(f"article {doc.id!r} is already in the index with a different text", source="index", record=doc.id)
+            return Placement(self._assignments(f"WHERE a.seq = {int(row[0])}")[0], "exists", False)
+        stream_day = self._meta_float("stream_day")
+        window_day = f.day if not np.isnan(f.day) else (stream_day if stream_day is not None else 0.0)
+        cutoff = window_day - self.window_days if self.window_days is not None else -math.inf
+        own = _signed(f.hashes)
+        con.executemany("INSERT INTO anchor_df (hash, df) VALUES (?, 1) ON CONFLICT (hash) DO UPDATE SET df = df + 1", ((h,) for h in own))
+        df = self._df(own)
+        cands = self._candidates(own, df, cutoff)
+        linked: list[int] = []  # stories of the accepted candidates
+        accepted: list[int] = []  # their articles
+        touched: set[int] = set()  # stories of every scored candidate: re-verified below
+        if cands:
+            rows = []
+            for part in _chunks(cands):
+                rows += con.execute(f"SELECT seq, anchors, day, story FROM articles WHERE seq IN ({','.join('?' * len(part))})", part).fetchall()
+            fp, weights, mass = self._weigh([f.hashes] + [_unblob(r[1]) for r in rows])
+            pairs = np.stack((np.zeros(len(rows), np.int64), np.arange(1, len(rows) + 1, dtype=np.int64)), axis=1)
+            scores = score_pairs(fp.hashes, fp.offsets, weights, mass, pairs)
+            days_b = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64)
+            ok = accept(scores, np.full(len(rows), f.day), days_b, c)
+            accepted = [rows[i][0] for i in np.flatnonzero(ok)]
+            linked = sorted({rows[i][3] for i in np.flatnonzero(ok)})
+            touched = {r[3] for r in rows}
+        merged: list[str] = []
+        if not linked:
+            sid = story_id(doc.id)
+            row = con.execute("SELECT seq FROM stories WHERE id = ?", (sid,)).fetchone()
+            story = row[0] if row else con.execute("INSERT INTO stories (id, canonical, size) VALUES (?, NULL, 0)", (sid,)).lastrowid
+        else:
+            sizes = {s: con.execute("SELECT size FROM stories WHERE seq = ?", (s,)).fetchone()[0] for s in linked}
+            story = max(linked, key=lambda s: (sizes[s], -s))
+            for s in linked:
+                if s != story:
+                    merged.append(con.execute("SELECT id FROM stories WHERE seq = ?", (s,)).fetchone()[0])
+        cur = con.execute(
+            "INSERT INTO articles (id, text_hash, title, date, day, window_day, source, credit, url, anchors, story, relation, canonical, score) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'original', 0, 1.0)",
+            (doc.id, f.text_hash, doc.title, doc.date, None if np.isnan(f.day) else f.day, window_day, doc.source, f.credit, doc.url, _blob(f.hashes), story),
+        )
+        seq = cur.lastrowid
+        for s in linked:
+            if s != story:
+                con.execute("UPDATE articles SET story = ? WHERE story = ?", (story, s))
+                con.execute("UPDATE stories SET merged_into = ?, size = 0, canonical = NULL WHERE seq = ?", (story, s))
+                con.execute("INSERT INTO merges (survivor, absorbed, article) VALUES (?, ?, ?)", (story, s, seq))
+        con.executemany("INSERT INTO links (a, b) VALUES (?, ?)", ((seq, b) for b in accepted))
+        con.executemany("INSERT INTO postings (hash, day, article) VALUES (?, ?, ?)", ((h, window_day, seq) for h in own))
+        if stream_day is None or window_day > stream_day:
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('stream_day', ?)", (repr(window_day),))
+        for s in sorted(touched - set(linked)):  # rejected now: do their own links still hold?
+            if con.execute("SELECT size FROM stories WHERE seq = ?", (s,)).fetchone()[0] > 1:
+                self._settle(s, seq)
+        if linked:
+            new = self._new_text(f, seq, self._settle(story, seq))
+        else:  # a story of its own: it is its own canonical, all of its text is new
+            con.execute("UPDATE articles SET canonical = ? WHERE seq = ?", (seq, seq))
+            con.execute("UPDATE stories SET canonical = ?, size = 1 WHERE seq = ?", (seq, story))
+            new = NewText(1.0, int(f.hashes.shape[0]))
+        placed = self._assignments(f"WHERE a.seq = {int(seq)}")[0]
+        return Placement(placed, status, not linked, tuple(merged), new)
+
+    def _load_members(self, story: int) -> _Members:
+        rows = self._con.execute(
+            "SELECT seq, id, anchors, day, source, credit, title, date FROM articles WHERE story = ? ORDER BY id", (story,)
+        ).fetchall()
+        return self._members(rows)
+
+    def _members(self, rows: list[tuple]) -> _Members:
+        fp, weights, mass = self._weigh([_unblob(r[2]) for r in rows])
+        corpus = Corpus(
+            ids=[r[1] for r in rows], titles=[r[6] for r in rows], dates=[r[7] for r in rows],
+            days=np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=np.float64),
+            sources=[r[4] for r in rows], credits=[r[5] for r in rows], fp=fp,
+            input_order=np.arange(len(rows), dtype=np.int64),
+        )
+        return _Members([r[0] for r in rows], corpus.ids, fp, weights, mass, corpus)
+
+    def _settle(self, story: int, by_article: int) -> _Members:
+        """Re-verify a story's links with the current weights, split off what no longer holds, and
+        choose the canonical and relations of what remains; return the part holding ``by_article``
+        (or the story's own part)."""
+        con = self._con
+        rows = con.execute(
+            "SELECT seq, id, anchors, day, source, credit, title, date FROM articles WHERE story = ? ORDER BY id", (story,)
+        ).fetchall()
+        m = self._members(rows)
+        n = len(m.seqs)
+        ordinal = {s: i for i, s in enumerate(m.seqs)}
+        links = []
+        for part in _chunks(m.seqs):
+            links += con.execute(f"SELECT a, b FROM links WHERE a IN ({','.join('?' * len(part))})", part).fetchall()
+        labels = np.zeros(n, dtype=np.int64)
+        if links:
+            pairs = np.array([(ordinal[a], ordinal[b]) for a, b in links], dtype=np.int64)
+            scores = score_pairs(m.fp.hashes, m.fp.offsets, m.weights, m.mass, pairs)
+            ok = accept(scores, m.corpus.days[pairs[:, 0]], m.corpus.days[pairs[:, 1]], self.config)
+            if not ok.all():
+                con.executemany("DELETE FROM links WHERE a = ? AND b = ?", (links[i] for i in np.flatnonzero(~ok)))
+            labels = union_find(n, pairs[ok])
+        elif n > 1:  # pragma: no cover - a story of several articles always has links
+            raise AssertionError(f"story {story} has {n} members and no links")
+        parts = np.unique(labels)
+        if parts.shape[0] == 1:
+            return self._choose(story, m)
+        sid = con.execute("SELECT id FROM stories WHERE seq = ?", (story,)).fetchone()[0]
+        keep = next((int(labels[i]) for i in range(n) if story_id(m.ids[i]) == sid), int(labels[0]))
+        mine = None
+        for label in parts.tolist():
+            group = [rows[i] for i in range(n) if labels[i] == label]
+            target = story
+            if label != keep:
+                first = min(group, key=lambda r: r[0])  # the earliest ingested member names the part
+                new_id = story_id(first[1])
+                row = con.execute("SELECT seq FROM stories WHERE id = ?", (new_id,)).fetchone()
+                if row:
+                    target = row[0]
+                    con.execute("UPDATE stories SET merged_into = NULL WHERE seq = ?", (target,))
+                else:
+                    target = con.execute("INSERT INTO stories (id, canonical, size) VALUES (?, NULL, 0)", (new_id,)).lastrowid
+                con.executemany("UPDATE articles SET story = ? WHERE seq = ?", ((target, r[0]) for r in group))
+                con.execute("INSERT INTO splits (story, split_off, article) VALUES (?, ?, ?)", (story, target, by_article))
+            part = self._choose(target, self._members(group))
+            if by_article in part.seqs or (mine is None and target == story):
+                mine = part
+        assert mine is not None
+        return mine
+
+    def _choose(self, story: int, m: _Members) -> _Members:
+        """Choose the story's canonical and every member's relation with the batch functions."""
+        n = len(m.seqs)
+        sources, credits = m.corpus.name_codes()
+        canonical = choose_canonicals(np.zeros(n, dtype=np.int64), m.corpus.days, sources, credits, m.mass)
+        relation, score = relations_to_canonical(m.fp.hashes, m.fp.offsets, m.weights, m.mass, canonical, sources, credits, self.config)
+        canon_seq = m.seqs[int(canonical[0])]
+        self._con.executemany(
+            "UPDATE articles SET relation = ?, canonical = ?, score = ? WHERE seq = ?",
+            ((relation[i], canon_seq, float(score[i]), m.seqs[i]) for i in range(n)),
+        )
+        self._con.execute("UPDATE stories SET canonical = ?, size = ? WHERE seq = ?", (canon_seq, n, story))
+        return m
+
+    def _new_text(self, f: _Fresh, seq: int, members: _Members) -> NewText:
+        """The anchors of ``f`` that no other member of its story has, and the passages they cover."""
+        others = [members.fp.of(i) for i, s in enumerate(members.seqs) if s != seq]
+        known = np.unique(np.concatenate(others)) if others else np.empty(0, np.uint64)
+        fresh = np.setdiff1d(f.hashes, known, assume_unique=True)
+        total = int(f.hashes.shape[0])
+        if fresh.shape[0] == 0:
+            return NewText(0.0, 0)
+        c = self.config
+        norm, hashes, spans = shingle_spans(f.doc.text, c.shingle, c.sample, c.prose_min_tokens)
+        keep = spans[np.isin(hashes, fresh)]
+        raw = norm.encode("utf-8")
+        passages: list[str] = []
+        start = end = -1
+        for a, b in sorted(map(tuple, keep.tolist())):
+            if a <= end:
+                end = max(end, b)
+                continue
+            if end > start >= 0:
+                passages.append(raw[start:end].decode("utf-8", "replace"))
+            start, end = a, b
+        if end > start >= 0:
+            passages.append(raw[start:end].decode("utf-8", "replace"))
+        return NewText(fresh.shape[0] / max(total, 1), int(fresh.shape[0]), tuple(passages[:_MAX_PASSAGES]))
+
+    # ------------------------------------------------------------------ reading back
+    def _assignments(self, where: str, params: Sequence = ()) -> list[Assignment]:
+        rows = self._con.execute(
+            "SELECT a.id, s.id, a.relation, c.id, a.score, a.title, a.date, a.source FROM articles a "
+            f"JOIN stories s ON s.seq = a.story JOIN articles c ON c.seq = a.canonical {where} ORDER BY a.seq",
+            params,
+        ).fetchall()
+        return [Assignment(id=r[0], story=r[1], relation=r[2], canonical=r[3], score=r[4], title=r[5], date=r[6], source=r[7]) for r in rows]
+
+    def _story_objects(self, where: str) -> list[Story]:
+        con = self._con
+        stories = con.execute(f"SELECT s.seq, s.id, c.id, c.title FROM stories s JOIN articles c ON c.seq = s.canonical {where}").fetchall()
+        members: dict[int, list[tuple]] = {}
+        story_filter = "" if "merged_into" in where else f"WHERE story IN ({','.join(str(int(s[0])) for s in stories)})"
+        for r in con.execute(f"SELECT story, id, day, date, source FROM articles {story_filter}"):
+            members.setdefault(r[0], []).append(r[1:])
+        out = []
+        for seq, sid, canon, title in stories:
+            ms = sorted(members.get(seq, []), key=lambda m: (math.inf if m[1] is None else m[1], m[0]))
+            dated = [m for m in ms if m[1] is not None]
+            out.append(Story(
+                id=sid, canonical=canon, members=tuple(m[0] for m in ms),
+                sources=tuple(sorted({m[3] for m in ms if m[3]})),
+                first_date=dated[0][2] if dated else None,
+                last_date=max(dated, key=lambda m: m[1])[2] if dated else None,
+                title=title,
+            ))
+        return out
+
