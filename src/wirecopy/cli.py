@@ -196,6 +196,102 @@ def dedup_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source
 
 cli.add_command(eval_cmd)
 
+# ---------------------------------------------------------------- live index and service (issue 5)
+
+_INDEX_BATCH = 500
+
+
+def _open_index(path: str, config: ClusterConfig | None, window_days: float | None):
+    """Open an index; matching settings from the command line only apply when it is created."""
+    from .index import StoryIndex
+
+    return StoryIndex(path, config if not os.path.exists(path) else None, window_days=window_days)
+
+
+@cli.group("index")
+def index_group() -> None:
+    """A persistent story index that grows article by article (one SQLite file)."""
+
+
+@index_group.command("add")
+@click.argument("index_path", metavar="INDEX", type=click.Path(dir_okay=False))
+@input_options
+@click.option("--window-days", type=float, default=None, help="Only look for matches among articles dated at most this many days earlier.")
+@click.option("--batch-size", type=click.IntRange(1), default=_INDEX_BATCH, show_default=True, help="Articles per transaction.")
+@handle_errors
+def index_add_cmd(index_path, inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, window_days, batch_size):
+    """Add articles to INDEX (created if missing) and print each one's story assignment as JSONL.
+
+    Each batch is committed before its rows are printed; a bad record stops the command (or is
+    skipped with --on-error skip), leaving the batches before it in the index.
+    """
+    fields = FieldMap(id_field, text_field, title_field, date_field, source_field, url_field)
+    skipped = SkipReport()
+    with _open_index(index_path, _config_from(level, max_days, max_text_bytes, workers), window_days) as index:
+        docs = read_documents(inputs, fields=fields, fmt=fmt, on_error=on_error, report=skipped, max_text_bytes=index.config.max_text_bytes)
+        batch: list = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                write_rows((p.as_dict() for p in index.add(batch)), None)
+                batch = []
+        if batch:
+            write_rows((p.as_dict() for p in index.add(batch)), None)
+        counts = index.counts()
+    if skipped:
+        if skip_report:
+            write_skip_report(skipped, skip_report)
+        click.echo(f"wirecopy: skipped {len(skipped)} bad record(s)", err=True)
+    if not quiet:
+        click.echo(f"wirecopy: index holds {counts['articles']:,} articles in {counts['stories']:,} stories ({counts['merges']:,} merges)", err=True)
+
+
+@index_group.command("query")
+@click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, dir_okay=False))
+@input_options
+@click.option("--window-days", type=float, default=None, help="Only look for matches among articles dated at most this many days earlier.")
+@handle_errors
+def index_query_cmd(index_path, inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, window_days):
+    """Print which story each article of the input would join, without adding it to INDEX."""
+    fields = FieldMap(id_field, text_field, title_field, date_field, source_field, url_field)
+    with _open_index(index_path, None, window_days) as index:
+        docs = read_documents(inputs, fields=fields, fmt=fmt, on_error=on_error, report=SkipReport(), max_text_bytes=index.config.max_text_bytes)
+        write_rows((index.query(doc).as_dict() for doc in docs), None)
+
+
+@index_group.command("export")
+@click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Assignments file: .jsonl (default) or .parquet; stdout when omitted.")
+@click.option("--stories", "stories_path", type=click.Path(dir_okay=False), default=None, help="Also write one row per story here (.jsonl or .parquet).")
+@handle_errors
+def index_export_cmd(index_path, output, stories_path):
+    """Write every article's assignment in the format of `wirecopy cluster` (ingestion order)."""
+    with _open_index(index_path, None, None) as index:
+        assignments, stories = index.export()
+    write_rows((a.as_dict() for a in assignments), output)
+    if stories_path:
+        write_rows((s.as_dict() for s in stories), stories_path)
+
+
+@cli.command("serve")
+@click.option("--index", "index_path", required=True, type=click.Path(dir_okay=False), help="Index file (created if missing).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; a non-loopback one needs a token.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--token", envvar="WIRECOPY_TOKEN", default=None, help="Require 'Authorization: Bearer TOKEN' (or set WIRECOPY_TOKEN).")
+@click.option("--allow-unauthenticated-remote", is_flag=True, help="Bind a non-loopback address without a token.")
+@click.option("--window-days", type=float, default=None, help="Only look for matches among articles dated at most this many days earlier.")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=16 * 1024 * 1024, show_default=True, help="Larger request bodies are refused (413).")
+@click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Grouping level of a new index.")
+@handle_errors
+def serve_cmd(index_path, host, port, token, allow_unauthenticated_remote, window_days, max_body_bytes, level):
+    """Serve INDEX over HTTP (JSON API; OpenAPI docs at /docs)."""
+    from .service import serve
+
+    config = None if os.path.exists(index_path) else ClusterConfig(level=level)
+    click.echo(f"wirecopy: serving {index_path} on http://{host}:{port} (docs at /docs)", err=True)
+    serve(index_path, host=host, port=port, token=token, allow_unauthenticated_remote=allow_unauthenticated_remote,
+          window_days=window_days, max_body_bytes=max_body_bytes, config=config)
+
 
 def main() -> None:
     cli(prog_name="wirecopy")
