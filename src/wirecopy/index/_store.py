@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import sqlite3
 import threading
 from collections import Counter
@@ -65,8 +66,9 @@ _FIXED = ("shingle", "sample", "prose_min_tokens", "common_df", "level")
 
 @dataclass(frozen=True)
 class NewText:
-    """What an article adds to its story: the share of its anchors no earlier member has, and the
-    passages (of the normalised text) they come from. A new story's text is all new (no passages)."""
+    """What an article adds to its story: the share of its anchors no other member has, and the
+    sentences (of the normalised text: lower case, NFKC) they come from. A new story's text is all
+    new (no passages listed)."""
 
     share: float
     anchors: int
@@ -136,6 +138,16 @@ def _signed(hashes: np.ndarray) -> list[int]:
 def _chunks(values: list, n: int = _CHUNK) -> Iterator[list]:
     for i in range(0, len(values), n):
         yield values[i : i + n]
+
+
+_SENTENCE_END = re.compile(rb"[.!?\n]")
+
+
+def _sentence_of(raw: bytes, a: int, b: int) -> tuple[int, int]:
+    """The byte span of the sentence (or line) around the shingle at ``raw[a:b]``."""
+    left = max(raw.rfind(ch, 0, a) for ch in (b".", b"!", b"?", b"\n")) + 1
+    m = _SENTENCE_END.search(raw, b)
+    return left, (m.end() if m else len(raw))
 
 
 def in_date_order(documents: Iterable[Document]) -> list[Document]:
@@ -567,19 +579,18 @@ class StoryIndex:
             return NewText(0.0, 0)
         c = self.config
         norm, hashes, spans = shingle_spans(f.doc.text, c.shingle, c.sample, c.prose_min_tokens)
-        keep = spans[np.isin(hashes, fresh)]
         raw = norm.encode("utf-8")
         passages: list[str] = []
         start = end = -1
-        for a, b in sorted(map(tuple, keep.tolist())):
-            if a <= end:
+        for a, b in sorted(_sentence_of(raw, x, y) for x, y in spans[np.isin(hashes, fresh)].tolist()):
+            if a <= end:  # the same or an adjacent sentence: one passage
                 end = max(end, b)
                 continue
             if end > start >= 0:
-                passages.append(raw[start:end].decode("utf-8", "replace"))
+                passages.append(raw[start:end].decode("utf-8", "replace").strip())
             start, end = a, b
         if end > start >= 0:
-            passages.append(raw[start:end].decode("utf-8", "replace"))
+            passages.append(raw[start:end].decode("utf-8", "replace").strip())
         return NewText(fresh.shape[0] / max(total, 1), int(fresh.shape[0]), tuple(passages[:_MAX_PASSAGES]))
 
     # ------------------------------------------------------------------ reading back
