@@ -2,5 +2,5 @@
 # Set up wirecopy with its test dependencies and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh test,spark,service
+bash scripts/setup.sh test,web,spark,service
 exec .venv/bin/python -m pytest "$@"

@@ -53,7 +53,7 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every command that reads articles."""
     decorators = [
         click.argument("inputs", nargs=-1, required=True),
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help="Force the input format (default: from the file name)."),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help="Force the input format (default: from the file name, else its content)."),
         click.option("--id-field", default="id", show_default=True, help="Field holding the article id."),
         click.option("--text-field", default="text", show_default=True, help="Field holding the article text."),
         click.option("--title-field", default="title", show_default=True),
@@ -73,20 +73,37 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+class _Display:
+    """Progress on stderr: called with the number of articles fingerprinted; ``reading`` shows the
+    bytes read of inputs that report them (HTML folders, WARC archives, feeds) as a bar."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.task = bar.add_task("fingerprinting 0 articles", total=None)
+        self.inputs: dict[str, Any] = {}
+
+    def __call__(self, n: int) -> None:
+        self.bar.update(self.task, description=f"fingerprinting {n:,} articles")
+
+    def reading(self, name: str, done: int, total: int | None) -> None:
+        if name not in self.inputs:
+            self.inputs[name] = self.bar.add_task(f"reading {os.path.basename(name)}", total=total)
+        self.bar.update(self.inputs[name], completed=done)
+
+
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[int], None] | None]:
+def _progress(quiet: bool) -> Iterator[_Display | None]:
     if quiet or not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
     with Progress(
-        SpinnerColumn(), TextColumn("fingerprinting {task.completed:,} articles"), TimeElapsedColumn(),
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     ) as bar:
-        task = bar.add_task("fingerprint", total=None)
-        yield lambda n: bar.update(task, completed=n)
+        yield _Display(bar)
 
 
 @contextmanager
@@ -117,7 +134,10 @@ def _run(inputs, fmt, fields: FieldMap, on_error, skip_report, config: ClusterCo
     skipped = SkipReport()
     started = time.perf_counter()
     with _progress(quiet) as progress:
-        docs = read_documents(inputs, fields=fields, fmt=fmt, on_error=on_error, report=skipped, max_text_bytes=config.max_text_bytes)
+        docs = read_documents(
+            inputs, fields=fields, fmt=fmt, on_error=on_error, report=skipped, max_text_bytes=config.max_text_bytes,
+            progress=progress.reading if progress else None, workers=config.workers,
+        )
         result = _engine(config, engine, master).run(docs, progress=progress, skipped=skipped, on_error=on_error)
     result.stats["seconds"] = round(time.perf_counter() - started, 3)
     if skipped:
@@ -153,7 +173,8 @@ def cli() -> None:
 def cluster_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, output, stories_path, engine, master):
     """Group articles into stories: one output row per input article.
 
-    INPUTS are JSONL files, folders of .txt files, CSV or Parquet files, or - for JSONL on stdin.
+    INPUTS are JSONL files, folders of .txt files, CSV or Parquet files, HTML pages or folders of them,
+    WARC archives (.warc, .warc.gz), RSS/Atom feeds, or - for JSONL on stdin.
     """
     fields = FieldMap(id_field, text_field, title_field, date_field, source_field, url_field)
     config = _config_from(level, max_days, max_text_bytes, workers)

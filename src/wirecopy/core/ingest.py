@@ -1,4 +1,5 @@
-"""Stage 1 — ingest: read articles from JSONL, a folder of .txt files, CSV, Parquet or stdin.
+"""Stage 1 — ingest: read articles from JSONL, a folder of .txt files, CSV, Parquet or stdin, and
+from the web: HTML pages, WARC archives and RSS/Atom feeds (:mod:`wirecopy.core.web`).
 
 Every reader yields :class:`~wirecopy.Document` objects in file order and validates each record at
 the boundary: the error names the file and the line (or row / path) and says what is wrong. With
@@ -18,13 +19,16 @@ from dataclasses import dataclass, field
 from datetime import date as _date
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import orjson
 
 from .._config import FieldMap
 from .._document import Document
 from .._errors import FormatError, InputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from .web import ReadProgress
 
 __all__ = [
     "FORMATS",
@@ -38,7 +42,7 @@ __all__ = [
     "validate_record",
 ]
 
-FORMATS = ("jsonl", "txt", "csv", "parquet")
+FORMATS = ("jsonl", "txt", "csv", "parquet", "html", "warc", "feed")
 OnError = Literal["raise", "skip"]
 _EPOCH_ORDINAL = _date(1970, 1, 1).toordinal()
 
@@ -158,22 +162,57 @@ def validate_record(obj: Any, fields: FieldMap, source: str, record: int | str |
     )
 
 
+_SUFFIX_FORMATS = (
+    (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"), (".csv", "csv"), (".parquet", "parquet"), (".pq", "parquet"),
+    (".txt", "txt"), (".html", "html"), (".htm", "html"), (".xhtml", "html"), (".shtml", "html"), (".warc", "warc"),
+    (".rss", "feed"), (".atom", "feed"),
+)
+
+
+def _sniff(path: str) -> str | None:
+    """Format from the first bytes of a file (HTML, WARC or feed); ``None`` when they do not tell."""
+    from .web import sniff_format
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(4096)
+    except (OSError, EOFError):
+        return None
+    return sniff_format(head)
+
+
 def detect_format(path: str) -> str:
-    """Format of an input path from its name: a folder is ``txt``; ``-`` is JSONL on stdin."""
+    """Format of an input path from its name, else from its first bytes; ``-`` is JSONL on stdin.
+
+    A folder is ``txt`` when it holds .txt files, else ``html`` when it holds HTML files.
+    """
     if path == "-":
         return "jsonl"
     p = Path(path)
     if p.is_dir():
+        from .web import HTML_SUFFIXES
+
+        if next((f for f in p.rglob("*.txt") if f.is_file()), None) is None and any(
+            f.suffix.lower() in HTML_SUFFIXES for f in p.rglob("*") if f.is_file()
+        ):
+            return "html"
         return "txt"
     name = p.name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
-    for ext, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"), (".csv", "csv"), (".parquet", "parquet"), (".pq", "parquet"), (".txt", "txt")):
+    for ext, fmt in _SUFFIX_FORMATS:
         if name.endswith(ext):
             return fmt
+    sniffed = _sniff(path) if p.is_file() else None
+    if sniffed:
+        return sniffed
     raise FormatError(
-        f"cannot tell the format of {path!r} from its name; use one of .jsonl, .csv, .parquet, .txt, a folder "
-        f"of .txt files, or '-' for JSONL on stdin, or force it with --format {{{','.join(FORMATS)}}}",
+        f"cannot tell the format of {path!r} from its name or content; use one of .jsonl, .csv, .parquet, .txt, "
+        f".html, .warc(.gz), .rss/.atom, a folder of .txt or .html files, or '-' for JSONL on stdin, or force it "
+        f"with --format {{{','.join(FORMATS)}}}",
         source=path,
     )
 
@@ -264,11 +303,15 @@ def _records_parquet(path: str) -> Iterator[tuple[int, Any]]:
             yield row, rec
 
 
-def iter_records(path: str, fmt: str | None, fields: FieldMap) -> Iterator[tuple[int | str, Any]]:
+def iter_records(
+    path: str, fmt: str | None, fields: FieldMap, progress: ReadProgress | None = None, workers: int = 1
+) -> Iterator[tuple[int | str, Any]]:
     """Yield (record locator, raw record) pairs of one input, without validating them.
 
-    A record that cannot even be parsed (invalid UTF-8, malformed JSON) is yielded as an
-    :class:`InputError` instance in place of the record, so that the caller may skip it and go on.
+    A record that cannot even be parsed (invalid UTF-8, malformed JSON, a page without article text)
+    is yielded as an :class:`InputError` instance in place of the record, so that the caller may skip
+    it and go on. ``progress(name, bytes read, total)`` is called while web inputs (HTML, WARC, feeds)
+    are read; their pages are extracted in ``workers`` processes (``0``: one per core).
     """
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
@@ -281,6 +324,11 @@ def iter_records(path: str, fmt: str | None, fields: FieldMap) -> Iterator[tuple
         return _records_txt(path, fields)
     if fmt == "csv":
         return _records_csv(path)
+    if fmt in ("html", "warc", "feed"):
+        from . import web
+
+        reader = {"html": web.records_html, "warc": web.records_warc, "feed": web.records_feed}[fmt]
+        return reader(path, fields, progress, workers)
     return _records_parquet(path)
 
 
@@ -292,12 +340,14 @@ def read_documents(
     on_error: OnError = "raise",
     report: SkipReport | None = None,
     max_text_bytes: int = 10_000_000,
+    progress: ReadProgress | None = None,
+    workers: int = 1,
 ) -> Iterator[Document]:
     """Read and validate documents from several inputs, in order.
 
     A record-level problem raises :class:`InputError` naming the file and record, or — with
     ``on_error="skip"`` — is added to ``report`` and the record is skipped. A file that cannot be read
-    at all (no such file, unknown format) always raises.
+    at all (no such file, unknown format) always raises. ``progress`` and ``workers`` go to :func:`iter_records`.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
@@ -305,7 +355,7 @@ def read_documents(
     report = report if report is not None else SkipReport()
     for path in paths:
         name = "<stdin>" if path == "-" else path
-        for locator, obj in iter_records(path, fmt, fields):
+        for locator, obj in iter_records(path, fmt, fields, progress, workers):
             if isinstance(obj, InputError):
                 if on_error == "raise":
                     raise obj
