@@ -2,5 +2,6 @@
 # Set up wirecopy with its test dependencies and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-browser.sh  # chromium for the HTML report tests (skipped where it cannot be installed)
 bash scripts/setup.sh test,web,spark,service
 exec .venv/bin/python -m pytest "$@"

@@ -5,9 +5,9 @@ def test_exported_members():
     """The public surface is exactly the documented names."""
     assert sorted(wirecopy.__all__) == sorted(
         [
-            "Assignment", "ClusterConfig", "ClusterResult", "ConfigError", "Document", "DuplicateIdError", "FieldMap",
+            "Assignment", "ClusterConfig", "ClusterResult", "ConfigError", "Document", "DuplicateIdError", "Explanation", "FieldMap",
             "FormatError", "InputError", "MissingDependencyError", "SkipReport", "Skipped", "Story", "WirecopyError",
-            "__version__", "cluster", "read",
+            "__version__", "cluster", "explain", "read",
         ]
     )
     for name in wirecopy.__all__:

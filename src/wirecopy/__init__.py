@@ -8,6 +8,7 @@ from ._document import Assignment, Document, Story
 from ._errors import ConfigError, DuplicateIdError, FormatError, InputError, MissingDependencyError, WirecopyError
 from .core.ingest import SkipReport, Skipped
 from .core.pipeline import ClusterResult
+from .evidence.explain import Explanation, explain
 
 __version__ = "0.1.0"
 
@@ -18,6 +19,7 @@ __all__ = [
     "ConfigError",
     "Document",
     "DuplicateIdError",
+    "Explanation",
     "FieldMap",
     "FormatError",
     "InputError",
@@ -28,5 +30,6 @@ __all__ = [
     "WirecopyError",
     "__version__",
     "cluster",
+    "explain",
     "read",
 ]

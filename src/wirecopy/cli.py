@@ -314,6 +314,90 @@ def serve_cmd(index_path, host, port, token, allow_unauthenticated_remote, windo
           window_days=window_days, max_body_bytes=max_body_bytes, config=config)
 
 
+
+# ---------------------------------------------------------------- evidence: explain, stories, report (issue 4)
+
+
+@cli.command("explain")
+@click.argument("a")
+@click.argument("b")
+@click.option("--corpus", multiple=True, type=click.Path(exists=True), help="Articles (any input format, or an evidence file) in which A and B are ids; anchors are weighted over the whole corpus, as cluster does. Repeatable.")
+@click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Level whose thresholds decide the relation.")
+@click.option("--max-days", type=float, default=14.0, show_default=True, help="Never link articles dated further apart than this (negative: no limit).")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
+@handle_errors
+def explain_cmd(a, b, corpus, level, max_days, as_json):
+    """Explain why two articles are (or are not) one story: relation, scores, shared passages, differences.
+
+    A and B are text files, or with --corpus ids of articles in the corpus.
+    """
+    import orjson
+
+    from ._errors import InputError
+    from .evidence.explain import explain, render_explanation
+    from .evidence.io import read_corpus
+
+    config = _config_from(level, max_days, 10_000_000, 1)
+    if corpus:
+        e = explain(a, b, corpus=read_corpus(corpus, max_text_bytes=config.max_text_bytes), config=config)
+    else:
+        texts = []
+        for path in (a, b):
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    texts.append({"id": path, "text": fh.read()})
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not UTF-8 text: {exc}", source=path) from exc
+        e = explain(texts[0], texts[1], config=config)
+    click.echo(orjson.dumps(e.as_dict(), option=orjson.OPT_INDENT_2).decode() if as_json else render_explanation(e))
+
+
+@cli.command("stories")
+@input_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Evidence file (JSONL, versioned; for wirecopy report); stdout when omitted.")
+@click.option("--summary", is_flag=True, help="Print each multi-article story's version timeline as text instead of writing JSONL to stdout.")
+@handle_errors
+def stories_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, output, summary):
+    """Cluster articles and describe every story: members in version order, parents, changes, notes.
+
+    Keeps the article texts in memory; the evidence file carries them, so `wirecopy report` needs nothing else.
+    """
+    from .evidence.anatomy import build_evidence
+    from .evidence.io import write_evidence
+
+    fields = FieldMap(id_field, text_field, title_field, date_field, source_field, url_field)
+    config = _config_from(level, max_days, max_text_bytes, workers)
+    skipped = SkipReport()
+    docs = read_documents(inputs, fields=fields, fmt=fmt, on_error=on_error, report=skipped, max_text_bytes=config.max_text_bytes)
+    evidence = build_evidence(docs, config, on_error=on_error, skipped=skipped)
+    if skipped:
+        if skip_report:
+            write_skip_report(skipped, skip_report)
+        click.echo(f"wirecopy: skipped {len(skipped)} bad record(s)" + (f" (listed in {skip_report})" if skip_report else ""), err=True)
+    if output or not summary:
+        write_evidence(evidence, output)
+    if summary:
+        click.echo("\n\n".join(s.summary() for s in evidence.stories if s.size > 1))
+    if not quiet and output:
+        st = evidence.result.stats
+        click.echo(f"wirecopy: {st['documents']:,} articles -> {st['stories']:,} stories; evidence in {output}", err=True)
+
+
+@cli.command("report")
+@click.argument("evidence_path", metavar="EVIDENCE", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write (self-contained; open it from disk).")
+@click.option("--title", default="wirecopy stories", show_default=True, help="Page title.")
+@handle_errors
+def report_cmd(evidence_path, output, title):
+    """Write one static HTML page over an evidence file from `wirecopy stories`: stories, timelines, side by side."""
+    from .evidence.html import write_report
+    from .evidence.io import read_evidence
+
+    header, stories = read_evidence(evidence_path)
+    n = write_report(header, stories, output, title=title)
+    click.echo(f"wirecopy: {n:,} stories -> {output}", err=True)
+
+
 def main() -> None:
     cli(prog_name="wirecopy")
 
