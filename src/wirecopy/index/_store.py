@@ -37,6 +37,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -229,31 +230,23 @@ class StoryIndex:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    class _Rollback(Exception):
-        pass
-
-    def _transaction(self):
-        con = self._con
-
-        class _Tx:
-            def __enter__(self_inner):
-                con.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self_inner, et, ev, tb):
-                if et is None:
-                    con.execute("COMMIT")
-                    return False
-                con.execute("ROLLBACK")
-                return et is StoryIndex._Rollback
-
-        return _Tx()
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
 
     # ------------------------------------------------------------------ public API
     def add(self, documents: Iterable[Document]) -> list[Placement]:
         """Place and store articles, all in one transaction (all or nothing), committed on return."""
         fresh = self._prepare(list(documents))
         with self._lock, self._transaction():
-            placed = [self._place(f, store=True) for f in fresh]
+            placed = [self._place(f) for f in fresh]
             if len(placed) > 1:  # a later article of the batch may have merged or re-ranked earlier ones
                 ids = [p.assignment.id for p in placed]
                 now = {a.id: a for part in _chunks(ids) for a in self._assignments(f"WHERE a.id IN ({','.join('?' * len(part))})", part)}
@@ -263,11 +256,12 @@ class StoryIndex:
     def query(self, document: Document) -> Placement:
         """Where ``document`` would land, without storing it (the same steps, rolled back)."""
         (fresh,) = self._prepare([document])
-        out: list[Placement] = []
-        with self._lock, self._transaction():
-            out.append(self._place(fresh, store=True, status="query"))
-            raise StoryIndex._Rollback
-        return out[0]
+        with self._lock:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                return self._place(fresh, status="query")
+            finally:
+                self._con.execute("ROLLBACK")
 
     def __len__(self) -> int:
         with self._lock:
@@ -332,7 +326,7 @@ class StoryIndex:
 
     def export(self) -> tuple[list[Assignment], list[Story]]:
         """Every article's assignment (in ingestion order) and every live story, like ``cluster``."""
-        with self._lock, self._transaction():  # one consistent snapshot
+        with self._lock:  # every access goes through this lock: no write can interleave
             assignments = self._assignments("")
             stories = self._story_objects("WHERE s.merged_into IS NULL")
         stories.sort(key=lambda s: (-s.size, s.id))
@@ -422,7 +416,7 @@ class StoryIndex:
         mass = np.bincount(doc_of, weights=weights, minlength=len(parts)).astype(np.float64)
         return fp, weights, mass
 
-    def _place(self, f: _Fresh, *, store: bool, status: str = "added") -> Placement:
+    def _place(self, f: _Fresh, status: str = "added") -> Placement:
         con, c, doc = self._con, self.config, f.doc
         row = con.execute("SELECT seq, text_hash FROM articles WHERE id = ?", (doc.id,)).fetchone()
         if row is not None:
