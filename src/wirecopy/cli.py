@@ -79,16 +79,19 @@ class _Display:
 
     def __init__(self, bar: Any) -> None:
         self.bar = bar
-        self.task = bar.add_task("fingerprinting 0 articles", total=None)
-        self.inputs: dict[str, Any] = {}
+        self.task = bar.add_task("fingerprinting 0 articles", total=None, detail="")
+        self.inputs: dict[str, tuple[Any, float]] = {}
 
     def __call__(self, n: int) -> None:
         self.bar.update(self.task, description=f"fingerprinting {n:,} articles")
 
     def reading(self, name: str, done: int, total: int | None) -> None:
         if name not in self.inputs:
-            self.inputs[name] = self.bar.add_task(f"reading {os.path.basename(name)}", total=total)
-        self.bar.update(self.inputs[name], completed=done)
+            self.inputs[name] = (self.bar.add_task(f"reading {os.path.basename(name)}", total=total, detail=""), time.perf_counter())
+        task, started = self.inputs[name]
+        rate = done / 1e6 / max(time.perf_counter() - started, 1e-3)
+        size = f"/{total / 1e6:,.1f}" if total else ""
+        self.bar.update(task, completed=done, detail=f"{done / 1e6:,.1f}{size} MB, {rate:,.1f} MB/s")
 
 
 @contextmanager
@@ -97,10 +100,10 @@ def _progress(quiet: bool) -> Iterator[_Display | None]:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     ) as bar:
         yield _Display(bar)
