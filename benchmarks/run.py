@@ -98,7 +98,7 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
         return out
     ids: list[str] = []
     stages: dict[str, float] = {}
-    rss: dict[str, int] = {}  # resident memory (KiB) after each stage, to see where it goes
+    rss: dict[str, int] = {}  # resident memory and running peak (KiB) after each stage: where it goes
     started = time.perf_counter()
     if peer is None:
         documents = read_documents([docs])
@@ -107,24 +107,34 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
         corpus = fingerprint_corpus(documents, config)
         stages["read+fingerprint"] = time.perf_counter() - started
         rss["after fingerprint"] = _rss_kb()
+        rss["peak by fingerprint"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t = time.perf_counter()
         links = link_corpus(corpus, config)
         stages["candidates+verify"] = time.perf_counter() - t
         rss["after candidates+verify"] = _rss_kb()
+        rss["peak by candidates+verify"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t = time.perf_counter()
         result = cluster_corpus(corpus, config, links)
         stages["cluster+relations"] = time.perf_counter() - t
         rss["after cluster"] = _rss_kb()
+        rss["peak by cluster"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         seconds = time.perf_counter() - started
         labels = [(a.id, a.story) for a in result.assignments]
         out.update(candidate_pairs=links.candidates, linked_pairs=int(links.pairs.shape[0]), anchors=int(corpus.fp.hashes.shape[0]))
         n_bytes = None
     else:
+        from wirecopy.core.cluster import union_find
+
         counter = [0]
-        roots = peer.cluster(_batches(docs, limit, ids, counter), workers)
+        sigs, pairs = peer.candidates(_batches(docs, limit, ids, counter), workers)
+        roots = union_find(len(sigs), pairs)
         seconds = time.perf_counter() - started
         labels = [(ids[i], ids[int(r)]) for i, r in enumerate(roots)]
         n_bytes = counter[0]
+        out["candidate_pairs"] = int(pairs.shape[0])
+        if labels_out:  # quality of the variant that checks the candidates' Jaccard estimate, not timed
+            checked = union_find(len(sigs), pairs[peer.check(sigs, pairs)])
+            _write_labels(labels_out.replace(".jsonl", "+check.jsonl"), [(ids[i], ids[int(r)]) for i, r in enumerate(checked)])
     if n_bytes is None:
         n_bytes = sum(len(r["text"].encode("utf-8")) for r in _read(docs, limit))  # after timing
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, _rss_kb())
@@ -135,10 +145,14 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
         bytes_per_doc=(peak - baseline) * 1024 / max(1, len(labels)),
     )
     if labels_out:
-        with open(labels_out, "wb") as fh:
-            for i, s in labels:
-                fh.write(orjson.dumps({"id": i, "story": s}) + b"\n")
+        _write_labels(labels_out, labels)
     return out
+
+
+def _write_labels(path: str, labels: list[tuple[str, str]]) -> None:
+    with open(path, "wb") as fh:
+        for i, s in labels:
+            fh.write(orjson.dumps({"id": i, "story": s}) + b"\n")
 
 
 # -- the parent: run everything, score, print ------------------------------------------------------
@@ -199,34 +213,56 @@ def _docs_s(r: dict) -> float | None:
     return r["documents"] / r["seconds"] if r.get("seconds") else None
 
 
-def _table(title: str, rows: list[dict], quality: bool) -> str:
-    head = ["system"] + (["F1", "ARI"] if quality else []) + ["docs", "e2e s", "e2e docs/s", "e2e MB/s", "fp MB/s (1 core)", "peak RSS MiB", "workers MiB", "wirecopy/peer e2e", "wirecopy/peer fp"]
-    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+def _f(x, spec: str = ".3f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _quality_table(title: str, rows: list[dict]) -> str:
+    """Quality of every system (and of the peers' ``+check`` variant) on a labelled set."""
+    pairs = any("false_merge_rate" in r.get("quality", {}) for r in rows)
+    head = ["system", "precision", "recall", "F1"] + (
+        ["recall copy", "recall version", "recall rewrite", "false-merge rate"] if pairs else ["ARI"]
+    ) + ["predicted stories", "largest story"]
+    lines = [f"### {title}: quality", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        for label, q in ((r["system"], r.get("quality")), (r["system"] + " +check", r.get("quality_check"))):
+            if not q:
+                continue
+            cells = [label, _f(q["precision"]), _f(q["recall"]), _f(q["f1"])]
+            if pairs:
+                cells += [_f(q["recall_by_relation"][k]) for k in ("copy", "version", "rewrite")] + [_f(q["false_merge_rate"])]
+            else:
+                cells += [_f(q["ari"])]
+            cells += [f"{q['predicted_stories']:,}", f"{q['largest_story']:,}"]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _speed_table(title: str, rows: list[dict]) -> str:
+    """Throughput end to end and of fingerprinting alone, peak memory, and the ratios wirecopy/peer."""
+    head = ["system", "docs", "e2e s", "e2e docs/s", "e2e MB/s", "fp MB/s (1 core)", "peak RSS MiB", "KB/doc", "workers MiB",
+            "wirecopy/peer e2e", "wirecopy/peer fp"]
+    lines = [f"### {title}: speed and memory", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     wc = next((r for r in rows if r["system"] == "wirecopy"), None)
     for r in rows:
         e, f = r.get("e2e", {}), r.get("fp", {})
         if "error" in e:
             lines.append(f"| {r['system']} | " + e["error"] + " |")
             continue
-        q = r.get("quality", {})
-        cells = [r["system"]]
-        if quality:
-            cells += [f"{q['f1']:.3f}" if "f1" in q else "-", f"{q['ari']:.3f}" if q.get("ari") is not None else "-"]
         ratio_e = ratio_f = "-"
         if wc and r is not wc and e.get("seconds") and wc["e2e"].get("seconds"):
             # throughput ratio (docs/s), so that runs on different document counts compare fairly
             ratio_e = f"{_docs_s(wc['e2e']) / _docs_s(e):.1f}×"
         if wc and r is not wc and f.get("seconds") and wc.get("fp", {}).get("seconds"):
             ratio_f = f"{_mb_s(wc['fp']) / _mb_s(f):.1f}×"
-        cells += [
-            f"{e.get('documents', 0):,}", f"{e['seconds']:.1f}" if e.get("seconds") else "-",
-            f"{_docs_s(e):,.0f}" if e.get("seconds") else "-", f"{_mb_s(e):.1f}" if e.get("seconds") else "-",
-            f"{_mb_s(f):.1f}" if f.get("seconds") else "-",
-            f"{e['peak_rss_kb'] / 1024:,.0f}" if "peak_rss_kb" in e else "-",
-            f"{e['peak_worker_rss_kb'] / 1024:,.0f}" if "peak_worker_rss_kb" in e else "-",
+        lines.append("| " + " | ".join([
+            r["system"], f"{e.get('documents', 0):,}", _f(e.get("seconds"), ".1f"), _f(_docs_s(e), ",.0f"), _f(_mb_s(e), ".1f"),
+            _f(_mb_s(f), ".1f") if f.get("seconds") else "-",
+            _f(e["peak_rss_kb"] / 1024, ",.0f") if "peak_rss_kb" in e else "-",
+            _f(e["bytes_per_doc"] / 1000, ".2f") if "bytes_per_doc" in e else "-",
+            _f(e["peak_worker_rss_kb"] / 1024, ",.0f") if "peak_worker_rss_kb" in e else "-",
             ratio_e, ratio_f,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+        ]) + " |")
     return "\n".join(lines)
 
 
@@ -273,9 +309,14 @@ def main_run(args: argparse.Namespace) -> None:
                 row["fp"] = _child(system, docs, "fp", min(limit or args.fp_docs, args.fp_docs), workers, None, args.timeout)
             if quality and labels and labels.exists():
                 row["quality"] = _score(docs.parent, labels)
+                checked = Path(str(labels).replace(".jsonl", "+check.jsonl"))
+                if checked.exists():
+                    row["quality_check"] = _score(docs.parent, checked)
             rows.append(row)
         report["sets"][name] = rows
-        print(_table(name, rows, quality), flush=True)
+        if quality:
+            print(_quality_table(name, rows) + "\n", flush=True)
+        print(_speed_table(name, rows), flush=True)
         print(flush=True)
     report["machine"]["load_after"] = os.getloadavg()
     report["seconds"] = round(time.time() - started, 1)

@@ -80,8 +80,9 @@ def test_peer_groups_copies(label):
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
     docs = [texts[4], texts[4].replace("Reuters", "Reuters news agency", 1), "An unrelated short note about the weather in a small town today."]
-    roots = make_peer(label).cluster([docs[:2], docs[2:]], workers=1)
-    assert roots[0] == roots[1] != roots[2]
+    out = make_peer(label).cluster([docs[:2], docs[2:]], workers=1, verify=True)
+    for roots in out.values():
+        assert roots[0] == roots[1] != roots[2]
 
 
 def test_measure_child_reports_timing_and_memory(tmp_path):
