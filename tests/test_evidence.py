@@ -189,6 +189,7 @@ def test_cli_explain_ids_in_a_corpus_and_in_an_evidence_file(tmp_path):
         ("CORRECTED-Oil prices fall", "corrected", ()),
         ("REVISED-Bank profit rises", "revised", ()),
         ("Reuters was unable to independently verify the reports.", "unverified", ()),
+        ("Fighting went on.\nThe claims could not be independently verified", "unverified", ()),
     ],
 )
 def test_editor_notes(text, kind, paragraphs):
@@ -214,6 +215,7 @@ def test_update_number_from_headline_and_dateline():
         ("Posted on March 3rd, 2021 at 5:04 pm EST.", "posted", "2021-03-03T17:04:00-05:00"),
         ("Filed 4 June 2023 09:00 GMT", "filed", "2023-06-04T09:00:00+00:00"),
         ("on 12/25/2020 the", None, "2020-12-25"),
+        ("Updated Sept. 4, 2023 at 9:05 a.m. EDT", "updated", "2023-09-04T09:05:00-04:00"),
     ],
 )
 def test_text_dates(text, label, iso):

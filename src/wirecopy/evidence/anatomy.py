@@ -36,6 +36,7 @@ import numpy as np
 from .._config import ClusterConfig
 from .._document import Document
 from ..core.cluster import relations_to_canonical
+from ..core.fingerprint import gather
 from ..core.ingest import SkipReport, parse_date
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import ClusterResult, Corpus, cluster_corpus, link_corpus
@@ -295,11 +296,25 @@ def build_evidence(
         text_of.setdefault(d.id, d.text)  # a duplicate id skipped under on_error="skip" keeps the first
     ordinal = {x: i for i, x in enumerate(corpus.ids)}
     by_id = {a.id: a for a in result.assignments}
-    stories = [_story(s, corpus, links.index, text_of, ordinal, by_id, config) for s in result.stories]
+    codes = corpus.name_codes()
+    stories = [_story(s, corpus, links.index, text_of, ordinal, by_id, config, codes) for s in result.stories]
     return Evidence(stories=stories, result=result, config=config)
 
 
-def _story(story, corpus: Corpus, index, text_of, ordinal, by_id, config: ClusterConfig) -> StoryAnatomy:
+def _parent_relations(ms: list[int], parent: dict[int, int], fp, index, codes, config: ClusterConfig) -> dict[int, str]:
+    """Relation of each member to its parent: ``relations_to_canonical`` on the story's own anchors
+    (gathered, so the work is proportional to the story, not to the corpus)."""
+    sub = gather(fp, np.asarray(ms, dtype=np.int64))
+    weights = np.concatenate([index.weights[fp.offsets[i] : fp.offsets[i + 1]] for i in ms]) if ms else index.weights[:0]
+    canon = np.arange(len(ms), dtype=np.int64)
+    for x, y in parent.items():
+        canon[x] = y
+    sources, credits = codes
+    rel, _ = relations_to_canonical(sub.hashes, sub.offsets, weights, index.mass[ms], canon, sources[ms], credits[ms], config)
+    return {x: rel[x] for x in parent}
+
+
+def _story(story, corpus: Corpus, index, text_of, ordinal, by_id, config: ClusterConfig, codes) -> StoryAnatomy:
     ms = [ordinal[x] for x in story.members]
     m = len(ms)
     fp = corpus.fp
@@ -335,11 +350,7 @@ def _story(story, corpus: Corpus, index, text_of, ordinal, by_id, config: Cluste
             parent[x] = next(y for y in earlier if shared[x, y] >= _PARENT_NEAR_MAX * top)
         else:
             parent[x] = ms.index(canonical_ord) if ms[x] != canonical_ord else earlier[-1]
-    sources, credits = corpus.name_codes()
-    canon = np.arange(len(corpus), dtype=np.int64)
-    for x, y in parent.items():
-        canon[ms[x]] = ms[y]
-    rel_to_parent, _ = relations_to_canonical(fp.hashes, fp.offsets, index.weights, index.mass, canon, sources, credits, config)
+    rel_to_parent = _parent_relations(ms, parent, fp, index, codes, config) if parent else {}
     k, pm = config.shingle, config.prose_min_tokens
     shingles = [text_shingles(t, k, pm) for t in texts]
     local: dict[int, int] = {}
@@ -367,7 +378,7 @@ def _story(story, corpus: Corpus, index, text_of, ordinal, by_id, config: Cluste
                 relation=a.relation,
                 score=round(a.score, 4),
                 parent=None if p is None else corpus.ids[ms[p]],
-                parent_relation=None if p is None else rel_to_parent[i],
+                parent_relation=None if p is None else rel_to_parent[x],
                 parent_share=None if p is None or mass[x] <= 0 else round(float(min(1.0, shared[x, p] / mass[x])), 4) if lineage else None,
                 placed_by="first" if pos == 0 else how[x],
                 contains=[

@@ -81,10 +81,11 @@ _PARAGRAPHS = re.compile(r"\b(?:paragraphs?|paras?|pars?|grafs?)\s+((?:\d+(?:\s*
 _FLAGS = re.compile(r"\b(CORRECTED|CORRECTION|REVISED|REFILE|REFILED|REPEAT|WRITETHRU|UPDATED)\b")
 _UPDATE_N = re.compile(r"\bUPDATE\s+(\d{1,2})\s*[-\u2013\u2014:]")
 _UNVERIFIED = re.compile(
-    r"[^.\n]*\b(?:was|were|is|are|could|has|have)\s+(?:not\s+been\s+able|unable|not\s+able)\s+to\s+(?:independently\s+)?"
-    r"(?:verify|confirm)[^.\n]*\.?",
+    r"\b(?:(?:unable|not\s+able|not\s+been\s+able)\s+to\s+(?:independently\s+)?(?:verify|confirm)"
+    r"|(?:could|can)(?:\s+not|not|n't)\s+be\s+(?:independently\s+)?(?:verified|confirmed))\b",
     re.IGNORECASE,
 )
+_SENTENCE_STOP = re.compile(r"[.!?]\s|\n")
 
 
 def _paragraph_numbers(note: str) -> tuple[int, ...]:
@@ -122,8 +123,13 @@ def editor_notes(text: str, title: str | None = None) -> list[EditorNote]:
     for m in _FLAGS.finditer(head):
         notes.append(EditorNote(m.group(1).lower(), m.group(1), m.start(), m.end()))
     for m in _UNVERIFIED.finditer(text):
-        s = m.start() + len(m.group(0)) - len(m.group(0).lstrip())
-        notes.append(EditorNote("unverified", text[s : m.end()], s, m.end()))
+        # the whole sentence: from the previous sentence end or line break to the next one
+        before = [b.end() for b in _SENTENCE_STOP.finditer(text, max(0, m.start() - 400), m.start())]
+        s = before[-1] if before else max(0, text.rfind("\n", 0, m.start()) + 1)
+        after = _SENTENCE_STOP.search(text, m.end())
+        e = after.start() + 1 if after and text[after.start()] != "\n" else (after.start() if after else len(text))
+        s += len(text[s:e]) - len(text[s:e].lstrip())
+        notes.append(EditorNote("unverified", text[s:e].rstrip(), s, s + len(text[s:e].rstrip())))
     notes.sort(key=lambda n: (n.start, n.kind))
     return notes
 
@@ -178,6 +184,10 @@ _DATES = [
 ]
 
 
+def _month(name: str) -> int:
+    return _MONTHS[name.lower()[:3]]
+
+
 def _zone(name: str | None) -> timezone | None:
     if not name:
         return None
@@ -230,9 +240,9 @@ def text_dates(text: str, limit: int = _HEAD) -> list[TextDate]:
                 day, month = (b, a) if b > 12 >= a else (a, b)  # day first unless only month-first fits
                 iso = _compose(int(g[3]), month, day, g[4], g[5], g[6], g[7], g[8])
             elif kind == "mdy":
-                iso = _compose(int(g[3]), _MONTHS[g[1].lower().rstrip(".")], int(g[2]), g[4], g[5], g[6], g[7], g[8])
+                iso = _compose(int(g[3]), _month(g[1]), int(g[2]), g[4], g[5], g[6], g[7], g[8])
             else:
-                iso = _compose(int(g[3]), _MONTHS[g[2].lower().rstrip(".")], int(g[1]), g[4], g[5], g[6], g[7], g[8])
+                iso = _compose(int(g[3]), _month(g[2]), int(g[1]), g[4], g[5], g[6], g[7], g[8])
             if iso is None:
                 continue
             zone = g[-1]

@@ -39,7 +39,8 @@ class OffsetMap:
 
     def __init__(self, text: str):
         self.normalised = normalise(text)
-        if text.isascii() and "&" not in text:  # lower() only: one character for one character
+        if "&" not in text and len(self.normalised) == len(text) and (text.isascii() or unicodedata.is_normalized("NFKC", text)):
+            # lower() only, and no character became two: one character for one character
             self._orig_start = None
             self._orig_end = None
             self._via = None
