@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from .._config import ClusterConfig, FieldMap
 from .._document import Assignment, Document
-from .._errors import DuplicateIdError, InputError, MissingDependencyError
+from .._errors import ConfigError, DuplicateIdError, InputError, MissingDependencyError
 from ..core.candidates import anchor_weights
 from ..core.cluster import choose_canonicals, relations_to_canonical, story_id
 from ..core.fingerprint import fingerprint_texts
@@ -96,7 +96,10 @@ def spark_session(master: str | None = None, *, app_name: str = "wirecopy", conf
     builder = sql.SparkSession.builder.appName(app_name).master(master)
     if master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = builder.config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
+        builder = (
+            builder.config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
+            .config("spark.driver.memory", "4g")  # local mode runs the executors in the driver's JVM (default 1g)
+        )
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -274,9 +277,9 @@ def connected_components(edges: DataFrame, *, max_rounds: int = 64) -> DataFrame
             .distinct()
             .localCheckpoint()
         )
-        forked = e.groupBy("src").agg(F.count("*").alias("n")).where("n > 1").limit(1).count()
-        chained = e.select(F.col("dst").alias("x")).join(e.select(F.col("src").alias("x")), "x", "left_semi").limit(1).count()
-        if not forked and not chained:  # every edge points at a root: one star per component
+        forked = e.groupBy("src").agg(F.count("*").alias("n")).where("n > 1").select(F.col("src").alias("x"))
+        chained = e.select(F.col("dst").alias("x")).join(e.select(F.col("src").alias("x")), "x", "left_semi")
+        if not forked.union(chained).limit(1).count():  # each node points at most at one root: one star per component
             return e.select(F.col("src").alias("id"), F.col("dst").alias("root")).union(
                 e.select(F.col("dst").alias("id"), F.col("dst").alias("root")).distinct()
             )
@@ -351,7 +354,7 @@ def cluster_dataframe(
     """
     config = config or ClusterConfig()
     if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     sql = _pyspark()
     F = sql.functions
     from pyspark import StorageLevel
@@ -365,7 +368,9 @@ def cluster_dataframe(
     dfs = postings.groupBy("id").agg(F.sort_array(F.collect_list(F.struct("k", "df"))).alias("kd")).select("id", F.col("kd.df").alias("dfs"))
     indexed = docs.join(dfs, "id", "left").persist(StorageLevel.MEMORY_AND_DISK)
 
-    side = lambda s: indexed.select(F.col("id").alias(s), F.col("hashes").alias(f"h{s}"), F.col("dfs").alias(f"f{s}"), F.col("days").alias(f"d{s}"))  # noqa: E731
+    def side(s: str) -> DataFrame:  # one document's anchors, joined by a shuffle: the index is never broadcast whole
+        return indexed.select(F.col("id").alias(s), F.col("hashes").alias(f"h{s}"), F.col("dfs").alias(f"f{s}"), F.col("days").alias(f"d{s}")).hint("merge")
+
     scored = _candidates(postings, config).join(side("a"), "a").join(side("b"), "b")
     edges = scored.mapInArrow(lambda it: _score_batches(it, config), "a string, b string").localCheckpoint()
     roots = connected_components(edges)
