@@ -15,7 +15,6 @@ furniture that matching ignored is greyed — the same rule as ``wirecopy explai
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
@@ -71,5 +70,4 @@ def write_report(header: dict[str, Any], stories: Iterable[dict[str, Any]], path
         fh.write(middle.encode("utf-8"))
         fh.write(_json({"format": REPORT_FORMAT, "summary": summary, "stories": rows}))
         fh.write(tail.encode("utf-8"))
-        os.chmod(tmp, 0o644)  # a page to open and share, not a private temporary file
     return len(rows)
