@@ -242,3 +242,22 @@ def test_date_ordered_stream_agrees_with_batch_on_synth_dev(shared_data, tmp_pat
         live = _live(ix)
         assert ix.check() == []
     assert score_clustering(wirecopy.cluster(docs).story_of(), live).ari >= 0.95
+
+
+def test_stale_links_outside_the_window_are_still_re_verified(tmp_path):
+    """Pages linked early by boilerplate are split once it is frequent, although later pages are outside their window."""
+    rng = random.Random(7)
+    footer = random_body(rng, 2)
+    pages = [
+        Document(f"p{i:02d}", outlet_page(f"Title {i}", random_body(rng, 4) + "\n\n" + footer), date=f"2023-06-{1 + i // 2:02d}")
+        for i in range(40)
+    ]
+    with StoryIndex(tmp_path / "w.db", ClusterConfig(max_days=None), window_days=1) as ix:
+        first = ix.add(pages[:2])
+        assert first[0].assignment.story == first[1].assignment.story
+        for p in pages[2:]:
+            ix.add([p])
+        live = _live(ix)
+        assert live["p00"] != live["p01"]
+        assert _partition(live) == _partition(wirecopy.cluster(pages, ClusterConfig(max_days=None)).story_of())
+        assert ix.check() == []

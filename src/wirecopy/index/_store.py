@@ -404,6 +404,20 @@ class StoryIndex:
                     proposals[art] += 1
         return sorted(a for a, n in proposals.items() if n >= c.min_shared)
 
+    def _halved(self, own: list[int], df: dict[int, int]) -> set[int]:
+        """Multi-article stories holding an anchor whose weight has just halved (its df reached a power
+        of two above ``common_df``): their links may have leant on it, so they are re-verified — also
+        when they are older than the window and no candidate search would reach them again."""
+        c = self.config
+        halved = [h for h in own if c.common_df < df[h] <= c.max_df and df[h] & (df[h] - 1) == 0]
+        stories: set[int] = set()
+        for part in _chunks(halved):
+            stories.update(r[0] for r in self._con.execute(
+                "SELECT DISTINCT a.story FROM postings p JOIN articles a ON a.seq = p.article JOIN stories s ON s.seq = a.story "
+                f"WHERE p.hash IN ({','.join('?' * len(part))}) AND s.size > 1", part,
+            ))
+        return stories
+
     def _weigh(self, parts: list[np.ndarray]) -> tuple[Fingerprints, np.ndarray, np.ndarray]:
         fp = Fingerprints.concat([Fingerprints(p, np.array([0, p.shape[0]], dtype=np.int64)) for p in parts])
         uniq = np.unique(fp.hashes)
@@ -430,9 +444,9 @@ class StoryIndex:
         con.executemany("INSERT INTO anchor_df (hash, df) VALUES (?, 1) ON CONFLICT (hash) DO UPDATE SET df = df + 1", ((h,) for h in own))
         df = self._df(own)
         cands = self._candidates(own, df, cutoff)
+        touched = self._halved(own, df)
         linked: list[int] = []  # stories of the accepted candidates
         accepted: list[int] = []  # their articles
-        touched: set[int] = set()  # stories of every scored candidate: re-verified below
         if cands:
             rows = []
             for part in _chunks(cands):
@@ -444,7 +458,7 @@ class StoryIndex:
             ok = accept(scores, np.full(len(rows), f.day), days_b, c)
             accepted = [rows[i][0] for i in np.flatnonzero(ok)]
             linked = sorted({rows[i][3] for i in np.flatnonzero(ok)})
-            touched = {r[3] for r in rows}
+            touched |= {r[3] for r in rows}  # stories of every scored candidate: re-verified below
         merged: list[str] = []
         if not linked:
             sid = story_id(doc.id)
