@@ -119,3 +119,11 @@ def test_level_copy_keeps_rewrites_apart(example_docs):
     assert len(seeds(copy_level)) > 1
     grain = {a.id: a.story for a in copy_level.assignments}
     assert grain["other-grain-deal"] == grain["other-grain-deal-copy"]
+
+
+def test_master_needs_spark_engine(tmp_path, example_docs):
+    """--master without --engine spark is a usage error, not silently ignored."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(d) + "\n" for d in example_docs))
+    res = CliRunner().invoke(cli, ["cluster", str(src), "-q", "--master", "local[2]"])
+    assert res.exit_code == 2 and "--master only applies to --engine spark" in res.output

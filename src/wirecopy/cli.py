@@ -130,6 +130,8 @@ def _engine(config: ClusterConfig, name: str = "local", master: str | None = Non
         from .engines.spark import SparkEngine
 
         return SparkEngine(config, master=master)
+    if master is not None:
+        raise click.UsageError("--master only applies to --engine spark")
     return LocalEngine(config)
 
 
