@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-browser.sh  # chromium for the HTML report tests (skipped where it cannot be installed)
-bash scripts/setup.sh test,web,spark,service
+bash scripts/setup.sh test,web,spark,service,bench  # bench: the peers' smoke test (datasketch, rensa)
 exec .venv/bin/python -m pytest "$@"
