@@ -110,6 +110,22 @@ def test_cli_dataset_folder_text_report(dataset):
     assert "not proposed by candidates" in res.output and "'other 4'" in res.output
 
 
+def test_predictions_explained_with_docs(dataset, tmp_path):
+    """With --docs a clustering file's errors are explained by re-running the stages; a pair the re-run joins says so."""
+    pred = tmp_path / "pred.jsonl"
+    res = CliRunner().invoke(cli, ["cluster", str(dataset / "docs.jsonl"), "-q", "--level", "copy", "--workers", "1", "-o", str(pred)])
+    assert res.exit_code == 0, res.output
+    args = ["eval", "--gold", str(dataset / "gold.jsonl"), str(pred), "--docs", str(dataset / "docs.jsonl"), "--json", "--workers", "1", "--top", "50"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["predictions"] == str(pred) and out["config"]["level"] == "story"
+    missed = out["errors"]["worst_missed"]
+    assert any(e["stage"] == "cluster" and "this run joins them" in e["reason"] for e in missed)
+    assert any(e["stage"] == "candidates" and (e["a"], e["b"]) == ("other-4", "other-5") for e in missed)
+    assert all(e["title_a"] and e["containment"] is not None for e in missed)
+
+
 def test_cli_pairs_folder(tmp_path, seed_texts):
     """A folder with pairs.csv is scored on its labelled pairs, with recall per relation."""
     rng = random.Random(1)

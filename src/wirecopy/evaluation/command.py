@@ -34,7 +34,7 @@ def _run(target, gold, docs, level, max_days, workers, top, as_json) -> None:
 
 @click.command("eval")
 @click.argument("target", metavar="DATASET_DIR|PREDICTIONS")
-@click.option("--gold", type=click.Path(dir_okay=False), default=None, help="Gold labels: gold.jsonl (a labelled clustering) or pairs.csv (labelled pairs). Then TARGET is a clustering result file.")
+@click.option("--gold", type=click.Path(dir_okay=False), default=None, help="Gold labels: gold.jsonl (a labelled clustering) or pairs.csv (labelled pairs). The argument is then a clustering result file (PREDICTIONS).")
 @click.option("--docs", type=click.Path(dir_okay=False), default=None, help="With --gold: the documents (JSONL), to explain each error by the stage that decided it.")
 @click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Level used to cluster (DATASET_DIR) or to explain the errors (--docs).")
 @click.option("--max-days", type=float, default=14.0, show_default=True, help="Never link articles dated further apart than this (negative: no limit).")

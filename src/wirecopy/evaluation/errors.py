@@ -26,6 +26,7 @@ import numpy as np
 
 from .._config import ClusterConfig
 from ..core.candidates import candidate_pairs
+from ..core.cluster import union_find
 from ..core.pipeline import Corpus, Links
 from ..core.verify import score_pairs
 
@@ -160,13 +161,11 @@ class _LinkGraph:
         return None
 
 
-def explain_pairs(
-    corpus: Corpus, config: ClusterConfig, links: Links, pairs: np.ndarray, kind: str, labels: np.ndarray
-) -> list[PairError]:
+def explain_pairs(corpus: Corpus, config: ClusterConfig, links: Links, pairs: np.ndarray, kind: str) -> list[PairError]:
     """Score each wrong pair (ordinals, ``a < b``) and name the stage that decided it.
 
-    ``labels`` are the predicted story codes per ordinal under analysis: a pair that this run joins
-    although it is reported missed (predictions made with other settings) is marked so.
+    A pair that this run decides differently from the predictions under analysis (predictions made
+    with other settings) is marked so.
     """
     n = len(corpus)
     if pairs.shape[0] == 0:
@@ -178,6 +177,7 @@ def explain_pairs(
     proposed = _member(keys, np.sort(_keys(cand, n)) if cand.shape[0] else cand[:, 0])
     linked = _member(keys, np.sort(_keys(links.pairs, n)) if links.pairs.shape[0] else links.pairs[:, 0])
     c, j = scores.containment, scores.jaccard
+    labels = union_find(n, links.pairs)  # this run's stories
     gap = np.abs(corpus.days[pairs[:, 0]] - corpus.days[pairs[:, 1]])
     out = []
     for k in range(pairs.shape[0]):

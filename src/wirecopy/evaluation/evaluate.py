@@ -136,7 +136,7 @@ def _errors(
 
     def describe(pairs: np.ndarray, kind: str) -> list[PairError]:
         if corpus is not None and config is not None and links is not None:
-            errs = explain_pairs(corpus, config, links, pairs, kind, pred_codes)
+            errs = explain_pairs(corpus, config, links, pairs, kind)
         else:
             errs = [
                 PairError(kind=kind, a=ids[int(a)], b=ids[int(b)], reason="pass the documents' texts (--docs) to see the stage that decided")
