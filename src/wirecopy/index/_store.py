@@ -184,10 +184,11 @@ class StoryIndex:
         if p.is_dir():
             raise FormatError(f"{self.path} is a folder, not an index file")
         p.parent.mkdir(parents=True, exist_ok=True)
+        self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
         try:
-            self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
             self._con.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
+            self._con.close()
             raise FormatError(f"{self.path} is not a wirecopy index (not an SQLite database: {exc})") from exc
         try:
             self._con.execute("PRAGMA synchronous=FULL")
