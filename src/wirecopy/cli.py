@@ -139,11 +139,18 @@ def _run(inputs, fmt, fields: FieldMap, on_error, skip_report, config: ClusterCo
     skipped = SkipReport()
     started = time.perf_counter()
     with _progress(quiet) as progress:
-        docs = read_documents(
-            inputs, fields=fields, fmt=fmt, on_error=on_error, report=skipped, max_text_bytes=config.max_text_bytes,
-            progress=progress.reading if progress else None, workers=config.workers,
-        )
-        result = _engine(config, engine, master).run(docs, progress=progress, skipped=skipped, on_error=on_error)
+        runner = _engine(config, engine, master)
+        reading = progress.reading if progress else None
+        if isinstance(runner, LocalEngine):  # parses and validates in its worker processes
+            result = runner.run_paths(
+                inputs, fields=fields, fmt=fmt, progress=progress, read_progress=reading, skipped=skipped, on_error=on_error
+            )
+        else:
+            docs = read_documents(
+                inputs, fields=fields, fmt=fmt, on_error=on_error, report=skipped, max_text_bytes=config.max_text_bytes,
+                progress=reading, workers=config.workers,
+            )
+            result = runner.run(docs, progress=progress, skipped=skipped, on_error=on_error)
     result.stats["seconds"] = round(time.perf_counter() - started, 3)
     if skipped:
         if skip_report:

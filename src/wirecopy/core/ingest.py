@@ -39,6 +39,8 @@ __all__ = [
     "read_documents",
     "iter_records",
     "parse_date",
+    "parse_line",
+    "to_document",
     "validate_record",
 ]
 
@@ -228,24 +230,26 @@ def _open_binary(path: str) -> BinaryIO:
         raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from exc
 
 
-def _records_jsonl(path: str) -> Iterator[tuple[int, Any]]:
+def parse_line(line: bytes, name: str, lineno: int) -> Any:
+    """One JSONL line parsed, or the :class:`InputError` saying why it cannot be."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return InputError(f"invalid UTF-8 at byte {exc.start} of the line", source=name, record=lineno)
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return InputError(f"malformed JSON: {exc}", source=name, record=lineno)
+
+
+def _records_jsonl(path: str, raw: bool = False) -> Iterator[tuple[int, Any]]:
     name = "<stdin>" if path == "-" else path
     fh = _open_binary(path)
     try:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield lineno, InputError(f"invalid UTF-8 at byte {exc.start} of the line", source=name, record=lineno)
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield lineno, InputError(f"malformed JSON: {exc}", source=name, record=lineno)
-                continue
-            yield lineno, obj
+            yield lineno, line if raw else parse_line(line, name, lineno)
     finally:
         if fh is not sys.stdin.buffer:
             fh.close()
@@ -304,7 +308,7 @@ def _records_parquet(path: str) -> Iterator[tuple[int, Any]]:
 
 
 def iter_records(
-    path: str, fmt: str | None, fields: FieldMap, progress: ReadProgress | None = None, workers: int = 1
+    path: str, fmt: str | None, fields: FieldMap, progress: ReadProgress | None = None, workers: int = 1, raw: bool = False
 ) -> Iterator[tuple[int | str, Any]]:
     """Yield (record locator, raw record) pairs of one input, without validating them.
 
@@ -312,6 +316,8 @@ def iter_records(
     is yielded as an :class:`InputError` instance in place of the record, so that the caller may skip
     it and go on. ``progress(name, bytes read, total)`` is called while web inputs (HTML, WARC, feeds)
     are read; their pages are extracted in ``workers`` processes (``0``: one per core).
+    With ``raw=True`` JSONL lines are yielded as bytes, unparsed, for :func:`to_document` to parse
+    elsewhere (in a worker process).
     """
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
@@ -319,7 +325,7 @@ def iter_records(
     if path != "-" and not os.path.exists(path):
         raise InputError("no such file or folder", source=path)
     if fmt == "jsonl":
-        return _records_jsonl(path)
+        return _records_jsonl(path, raw)
     if fmt == "txt":
         return _records_txt(path, fields)
     if fmt == "csv":
@@ -330,6 +336,15 @@ def iter_records(
         reader = {"html": web.records_html, "warc": web.records_warc, "feed": web.records_feed}[fmt]
         return reader(path, fields, progress, workers)
     return _records_parquet(path)
+
+
+def to_document(record: Any, fields: FieldMap, name: str, locator: int | str | None, max_bytes: int) -> Document:
+    """A raw record from :func:`iter_records` (raw line, parsed object or error) as a validated Document."""
+    if isinstance(record, bytes):
+        record = parse_line(record, name, locator)  # type: ignore[arg-type]
+    if isinstance(record, InputError):
+        raise record
+    return validate_record(record, fields, name, locator, max_bytes)
 
 
 def read_documents(
