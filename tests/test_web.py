@@ -266,3 +266,15 @@ def test_parallel_extraction_keeps_order_and_errors(tmp_path, example_docs):
     assert runs[0] == runs[1]
     assert len(runs[0][0]) == 40 and [s["id"] for s in runs[0][1]] == [None]
     assert "https://x.example/menu" in runs[0][1][0]["reason"]
+
+
+def test_story_anatomy_says_what_each_page_dropped(site):
+    """`wirecopy stories` on web pages shows, per member, the furniture dropped at extraction."""
+    from wirecopy.evidence.anatomy import build_evidence
+
+    evidence = build_evidence(wirecopy.read(str(site["html"])))
+    members = [m for s in evidence.stories for m in s.members]
+    assert members and all(m.page and m.page["format"] == "html" for m in members)
+    seed_story = next(s for s in evidence.stories if s.size >= 5)
+    assert any(m.page["dropped"] for m in seed_story.members)
+    assert "page furniture dropped at extraction" in seed_story.summary()

@@ -101,6 +101,7 @@ class MemberAnatomy:
     changes: list[dict]
     text: str
     shingles: list[int] = field(default_factory=list)  # flat [start, end, story-local id, ...]
+    page: dict | None = None  # web input: the page's format and the furniture lines dropped at extraction
 
     def summary(self) -> str:
         who = self.source or self.credited or "unknown source"
@@ -121,6 +122,9 @@ class MemberAnatomy:
             lines.append("     contains " + ", ".join(f"{c['share']:.0%} of {c['id']}" for c in self.contains))
         if parts:
             lines.append("     " + ", ".join(parts))
+        if self.page and self.page.get("dropped"):
+            dropped = self.page["dropped"]
+            lines.append(f"     page furniture dropped at extraction: {len(dropped)} line(s), e.g. {_clip(dropped[0], 60)!r}")
         for c in self.changes:
             if c["kind"] == "added" and not c.get("furniture"):
                 lines.append(f"       + (para {c['paragraph']}) {_clip(c['text'])}")
@@ -292,12 +296,15 @@ def build_evidence(
     links = link_corpus(corpus, config)
     result = cluster_corpus(corpus, config, links)
     text_of: dict[str, str] = {}
+    page_of: dict[str, dict] = {}
     for d in docs:
         text_of.setdefault(d.id, d.text)  # a duplicate id skipped under on_error="skip" keeps the first
+        if isinstance(d.extra.get("page"), dict):
+            page_of.setdefault(d.id, d.extra["page"])
     ordinal = {x: i for i, x in enumerate(corpus.ids)}
     by_id = {a.id: a for a in result.assignments}
     codes = corpus.name_codes()
-    stories = [_story(s, corpus, links.index, text_of, ordinal, by_id, config, codes) for s in result.stories]
+    stories = [_story(s, corpus, links.index, text_of, ordinal, by_id, config, codes, page_of) for s in result.stories]
     return Evidence(stories=stories, result=result, config=config)
 
 
@@ -314,7 +321,7 @@ def _parent_relations(ms: list[int], parent: dict[int, int], fp, index, codes, c
     return {x: rel[x] for x in parent}
 
 
-def _story(story, corpus: Corpus, index, text_of, ordinal, by_id, config: ClusterConfig, codes) -> StoryAnatomy:
+def _story(story, corpus: Corpus, index, text_of, ordinal, by_id, config: ClusterConfig, codes, page_of=None) -> StoryAnatomy:
     ms = [ordinal[x] for x in story.members]
     m = len(ms)
     fp = corpus.fp
@@ -394,6 +401,7 @@ def _story(story, corpus: Corpus, index, text_of, ordinal, by_id, config: Cluste
                 changes=[] if p is None else _changes(ts, shingles[p]),
                 text=texts[x],
                 shingles=flat,
+                page=(page_of or {}).get(corpus.ids[i]),
             )
         )
     return StoryAnatomy(
