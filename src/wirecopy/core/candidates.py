@@ -29,13 +29,24 @@ __all__ = ["AnchorIndex", "anchor_weights", "build_index", "candidate_pairs"]
 
 @dataclass(frozen=True)
 class AnchorIndex:
-    """Per-anchor-occurrence weights aligned with ``Fingerprints.hashes``, plus per-doc mass."""
+    """Per-anchor-occurrence weights aligned with ``Fingerprints.hashes``, plus per-doc mass.
+
+    ``order`` and ``group_starts`` are the inverted index (int32 when the corpus is small enough to
+    allow it, which halves their memory); ``df`` is derived from them on demand.
+    """
 
     weights: np.ndarray  # float32, same length as fingerprints.hashes
     mass: np.ndarray  # float64, per document: sum of its anchors' weights
-    df: np.ndarray  # int32, same length as fingerprints.hashes
-    order: np.ndarray  # int64 permutation sorting hashes
-    group_starts: np.ndarray  # int64 starts of equal-hash groups in ``order`` (plus the end)
+    order: np.ndarray  # permutation sorting hashes
+    group_starts: np.ndarray  # starts of equal-hash groups in ``order`` (plus the end)
+
+    @property
+    def df(self) -> np.ndarray:
+        """Document frequency of each anchor occurrence (int32, aligned with the hashes)."""
+        sizes = np.diff(self.group_starts)
+        df = np.empty(self.order.shape[0], dtype=np.int32)
+        df[self.order] = np.repeat(sizes, sizes)
+        return df
 
 
 def anchor_weights(df: np.ndarray, common_df: int) -> np.ndarray:
@@ -46,45 +57,77 @@ def anchor_weights(df: np.ndarray, common_df: int) -> np.ndarray:
     return np.minimum(1.0, common_df / np.maximum(np.asarray(df), 1)).astype(np.float32)
 
 
-def build_index(fp: Fingerprints, common_df: int) -> AnchorIndex:
+def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 22) -> AnchorIndex:
+    """Sort the anchors: groups of equal hashes give each anchor's df and weight.
+
+    Written for memory: the anchors are sorted in partitions by the top bits of their hash (about
+    ``part_size`` anchors each), so the sort's temporaries are those of one partition, never of the
+    whole corpus; the partitions cover consecutive hash ranges, so their concatenation is exactly the
+    global stable sort. Indices are int32 where the corpus allows it.
+    """
     hashes = fp.hashes
     n = len(fp)
-    order = np.argsort(hashes, kind="stable")
-    sorted_h = hashes[order]
-    if sorted_h.shape[0]:
-        change = np.flatnonzero(sorted_h[1:] != sorted_h[:-1]) + 1
-        group_starts = np.concatenate(([0], change, [sorted_h.shape[0]])).astype(np.int64)
-    else:
-        group_starts = np.zeros(1, dtype=np.int64)
-    sizes = np.diff(group_starts)
-    df_sorted = np.repeat(sizes, sizes).astype(np.int32)
-    df = np.empty_like(df_sorted)
-    df[order] = df_sorted
-    weights = anchor_weights(df, common_df)
-    doc_of = np.repeat(np.arange(n, dtype=np.int64), np.diff(fp.offsets))
-    mass = np.bincount(doc_of, weights=weights, minlength=n).astype(np.float64)
-    return AnchorIndex(weights, mass, df, order, group_starts)
-
-
-def _pairs_per_group(sizes: np.ndarray, pair_df: int, max_df: int, reps: int) -> np.ndarray:
-    """How many pairs each anchor group proposes (see the module docstring)."""
-    r = np.minimum(sizes, reps)
-    few = sizes * (sizes - 1) // 2
-    many = r * (r - 1) // 2 + (sizes - r) * r
-    counts = np.where(sizes <= pair_df, few, many)
-    counts[(sizes < 2) | (sizes > max_df)] = 0
-    return counts
+    total = hashes.shape[0]
+    parts = 1
+    while parts < 4096 and total // parts > part_size:
+        parts *= 2
+    shift = np.uint64(64 - parts.bit_length() + 1)
+    index_type = np.int32 if total < 2**31 - 1 else np.int64
+    weights = np.empty(total, dtype=np.float32)
+    order = np.empty(total, dtype=index_type)
+    part_of = (hashes >> shift).astype(np.uint16) if parts > 1 else None
+    starts = []
+    base = 0
+    for p in range(parts):
+        # positions of this partition's anchors, ascending: the doc-major order is kept
+        pos = np.flatnonzero(part_of == p) if part_of is not None else np.arange(total)
+        h = hashes[pos]
+        o = np.argsort(h, kind="stable")
+        h = h[o]
+        pos = pos[o]
+        del o
+        if h.shape[0]:
+            change = np.flatnonzero(h[1:] != h[:-1]) + 1
+            bounds = np.concatenate(([0], change, [h.shape[0]]))
+        else:
+            bounds = np.zeros(1, dtype=np.int64)
+        del h
+        sizes = np.diff(bounds)
+        weights[pos] = anchor_weights(np.repeat(sizes, sizes), common_df)
+        order[base : base + pos.shape[0]] = pos
+        starts.append((bounds[:-1] + base).astype(index_type))
+        base += pos.shape[0]
+    del part_of
+    group_starts = np.concatenate(starts + [np.array([base], dtype=index_type)])
+    return AnchorIndex(weights, _doc_mass(weights, fp.offsets), order, group_starts)
 
 
 @numba.njit(cache=True, nogil=True)
-def _emit_pairs(order, group_starts, g_lo, g_hi, doc_of, pair_df, max_df, reps, n_docs, total):
+def _doc_mass(weights, offsets):
+    """Sum of each document's anchor weights, accumulated in float64 in anchor order."""
+    n = offsets.shape[0] - 1
+    mass = np.zeros(n, dtype=np.float64)
+    for d in range(n):
+        s = 0.0
+        for i in range(offsets[d], offsets[d + 1]):
+            s += weights[i]
+        mass[d] = s
+    return mass
+
+
+def _pairs_per_group(sizes: np.ndarray, pair_df: int, reps: int) -> np.ndarray:
+    """How many pairs each anchor group of ``sizes`` (2 ≤ size ≤ max_df) proposes (module docstring)."""
+    r = np.minimum(sizes, reps)
+    return np.where(sizes <= pair_df, sizes * (sizes - 1) // 2, r * (r - 1) // 2 + (sizes - r) * r)
+
+
+@numba.njit(cache=True, nogil=True)
+def _emit_pairs(order, group_starts, groups, doc_of, pair_df, reps, n_docs, total):
     keys = np.empty(total, dtype=np.int64)
     t = 0
-    for g in range(g_lo, g_hi):
+    for g in groups:
         lo = group_starts[g]
         size = group_starts[g + 1] - lo
-        if size < 2 or size > max_df:
-            continue
         # documents of this anchor, in ascending ordinal (order is stable over doc-major hashes)
         r = size if size <= pair_df else min(reps, size)
         for x in range(size):
@@ -124,18 +167,20 @@ def candidate_pairs(
     """
     n = len(fp)
     doc_of = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), np.diff(fp.offsets))
-    per_group = _pairs_per_group(np.diff(index.group_starts), pair_df, max_df, reps)
-    cumulative = np.cumsum(per_group)
+    sizes = np.diff(index.group_starts)
+    groups = np.flatnonzero((sizes >= 2) & (sizes <= max_df))  # most anchors are in one document only
+    cumulative = np.cumsum(_pairs_per_group(sizes[groups].astype(np.int64), pair_df, reps))
+    del sizes
     uniqs, counts = [], []
     g = 0
-    n_groups = per_group.shape[0]
+    n_groups = groups.shape[0]
     while g < n_groups:
         done = cumulative[g - 1] if g else 0
         g_hi = max(g + 1, int(np.searchsorted(cumulative, done + chunk_pairs, side="right")))
         g_hi = min(g_hi, n_groups)
         total = int(cumulative[g_hi - 1] - done)
         if total:
-            keys = _emit_pairs(index.order, index.group_starts, g, g_hi, doc_of, pair_df, max_df, reps, n, total)
+            keys = _emit_pairs(index.order, index.group_starts, groups[g:g_hi], doc_of, pair_df, reps, n, total)
             keys.sort()
             u, c = _count_runs(keys)
             uniqs.append(u)
