@@ -117,7 +117,7 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 
 def _reject_reason(c: float, j: float, shared: float, gap: float, config: ClusterConfig) -> str:
-    whole = c >= config.copy_containment
+    whole = c >= config.copy_containment and shared >= config.min_whole_shared  # as core.verify.accept
     failed = []
     if config.level == "copy":
         if j < config.copy_jaccard and not whole:

@@ -428,9 +428,12 @@ def _reasons(config, rel, linked, c, j, shared, apart, corpus, ia, ib, ev, path)
         out.append(f"copy level links Jaccard >= {config.copy_jaccard} or one text inside the other (containment >= {config.copy_containment})")
     else:
         out.append(f"{level} level links containment >= {need}" + (" - met" if c >= need else " - not met"))
-    whole = c >= config.copy_containment
+    whole = c >= config.copy_containment and shared >= config.min_whole_shared  # as core.verify.accept
     if whole:
-        out.append(f"one text is (almost) entirely inside the other (containment >= {config.copy_containment})")
+        out.append(
+            f"one text is (almost) entirely inside the other (containment >= {config.copy_containment}, "
+            f"sharing at least {config.min_whole_shared:g} anchor of story prose)"
+        )
     else:
         ok = shared >= config.min_shared_mass
         out.append(f"shared weighted anchors {shared:.1f} (needs >= {config.min_shared_mass:g}, about two sentences)" + (" - met" if ok else " - not met"))
