@@ -5,7 +5,7 @@ def test_exported_members():
     """The public surface is exactly the documented names."""
     assert sorted(wirecopy.__all__) == sorted(
         [
-            "Assignment", "ClusterConfig", "ClusterResult", "ConfigError", "Document", "DuplicateIdError", "Explanation", "FieldMap",
+            "Assignment", "ClusterConfig", "ClusterResult", "ConfigError", "Document", "DuplicateIdError", "Explanation", "FieldMap", "StoryIndex",
             "FormatError", "InputError", "MissingDependencyError", "SkipReport", "Skipped", "Story", "WirecopyError",
             "__version__", "cluster", "explain", "read",
         ]

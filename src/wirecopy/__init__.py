@@ -9,6 +9,7 @@ from ._errors import ConfigError, DuplicateIdError, FormatError, InputError, Mis
 from .core.ingest import SkipReport, Skipped
 from .core.pipeline import ClusterResult
 from .evidence.explain import Explanation, explain
+from .index import StoryIndex
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "SkipReport",
     "Skipped",
     "Story",
+    "StoryIndex",
     "WirecopyError",
     "__version__",
     "cluster",
