@@ -71,7 +71,7 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
     from wirecopy.core.fingerprint import fingerprint_texts
     from wirecopy.core.ingest import read_documents
     from wirecopy.core.pipeline import cluster_corpus, link_corpus
-    from wirecopy.engines.local import fingerprint_corpus
+    from wirecopy.engines.local import fingerprint_corpus, fingerprint_paths
 
     peer = None if system == "wirecopy" else make_peer(system)
     config = wirecopy.ClusterConfig(workers=workers)
@@ -101,10 +101,10 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
     rss: dict[str, int] = {}  # resident memory and running peak (KiB) after each stage: where it goes
     started = time.perf_counter()
     if peer is None:
-        documents = read_documents([docs])
         if limit:
-            documents = itertools.islice(documents, limit)
-        corpus = fingerprint_corpus(documents, config)
+            corpus = fingerprint_corpus(itertools.islice(read_documents([docs]), limit), config)
+        else:  # what `wirecopy cluster FILE` does: parsing and validation in the worker processes
+            corpus = fingerprint_paths([docs], config)
         stages["read+fingerprint"] = time.perf_counter() - started
         rss["after fingerprint"] = _rss_kb()
         rss["peak by fingerprint"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
