@@ -186,34 +186,29 @@ def _sort_unique(seg):
 
 
 @numba.njit(cache=True, nogil=True)
-def _compact(out, bases, counts):
-    n_docs = counts.shape[0]
-    offsets = np.zeros(n_docs + 1, dtype=np.int64)
-    for d in range(n_docs):
-        offsets[d + 1] = offsets[d] + counts[d]
-    result = np.empty(offsets[n_docs], dtype=np.uint64)
-    for d in range(n_docs):
-        result[offsets[d] : offsets[d + 1]] = out[bases[d] : bases[d] + counts[d]]
-    return result, offsets
-
-
-@numba.njit(cache=True, nogil=True)
 def _fingerprint_batch(buf, offsets, table, k, mask, prose_min):
+    """Anchors of every document of the batch, written contiguously: each document's anchors start
+    where the previous one's end, so the output touches only as much memory as it keeps (a buffer
+    sized for the expected share of kept shingles, doubled when a document could overflow it)."""
     n_docs = offsets.shape[0] - 1
-    capacity = buf.shape[0] // 2 + n_docs + 1
-    out = np.empty(capacity, dtype=np.uint64)
-    bases = np.empty(n_docs, dtype=np.int64)
-    counts = np.zeros(n_docs, dtype=np.int64)
+    expected = (buf.shape[0] // 8) // max(np.int64(mask) + 1, 1) + 1024  # ~1 token per 6 bytes
+    out = np.empty(expected, dtype=np.uint64)
+    doc_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     ring = np.zeros(k, dtype=np.uint64)
     ring_start = np.zeros(k, dtype=np.int64)
     spans = np.zeros((1, 2), dtype=np.int64)
     pk = _roll_power(k)
+    cursor = 0
     for d in range(n_docs):
-        base = offsets[d] // 2 + d  # disjoint regions: a text of L bytes has at most L // 2 + 1 tokens
-        bases[d] = base
-        end = _fingerprint_one(buf, offsets[d], offsets[d + 1], table, pk, mask, prose_min, out, base, ring, ring_start, spans, False)
-        counts[d] = _sort_unique(out[base:end])
-    return _compact(out, bases, counts)
+        worst = (offsets[d + 1] - offsets[d]) // 2 + 1  # a text of L bytes has at most L // 2 + 1 tokens
+        if cursor + worst > out.shape[0]:
+            grown = np.empty(max(2 * out.shape[0], cursor + worst), dtype=np.uint64)
+            grown[:cursor] = out[:cursor]
+            out = grown
+        end = _fingerprint_one(buf, offsets[d], offsets[d + 1], table, pk, mask, prose_min, out, cursor, ring, ring_start, spans, False)
+        cursor += _sort_unique(out[cursor:end])
+        doc_offsets[d + 1] = cursor
+    return out[:cursor].copy(), doc_offsets
 
 
 @numba.njit(cache=True, nogil=True)
