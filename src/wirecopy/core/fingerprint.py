@@ -72,15 +72,16 @@ def _classify_multibyte(buf, i, n, table):
 
 
 @numba.njit(cache=True, nogil=True)
-def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, ring, ring_start, spans, want_spans):
+def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, ring, ring_start, spans):
     """Fingerprint ``buf[start:end]``; write anchors at ``out[cursor:]``; return the new cursor.
 
     The k-gram hash is a polynomial rolling hash (``Σ t_j·P^(k-1-j)`` mod 2^64, updated in O(1) per
     token from a ring of the last k token hashes), finalised by a mixer before sampling. All state
     is in scalar locals so that it stays in registers (this loop is the hot path of the project).
 
-    When ``want_spans`` is true, ``spans`` receives (first byte, last byte + 1) of every kept
-    anchor's shingle, relative to ``start``, so that passages can be shown to people.
+    When ``spans`` is an array (not ``None``), it receives (first byte, last byte + 1) of every kept
+    anchor's shingle, relative to ``start``, so that passages can be shown to people. (``None`` is a
+    type of its own to numba: the batch path is compiled without the span bookkeeping at all.)
     """
     k = ring.shape[0]
     pk = np.uint64(pk)
@@ -134,7 +135,8 @@ def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, r
             th = _mix(h)
             old = ring[slot]
             ring[slot] = th
-            ring_start[slot] = tok_start
+            if spans is not None:
+                ring_start[slot] = tok_start
             slot += 1
             if slot == k:
                 slot = 0
@@ -146,7 +148,7 @@ def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, r
                 x = _mix(roll ^ np.uint64(0x9E3779B97F4A7C15))
                 if (x & mask) == 0:
                     out[cursor] = x
-                    if want_spans:
+                    if spans is not None:
                         spans[cursor, 0] = ring_start[slot] - start
                         spans[cursor, 1] = i - start
                     cursor += 1
@@ -196,7 +198,6 @@ def _fingerprint_batch(buf, offsets, table, k, mask, prose_min):
     doc_offsets = np.zeros(n_docs + 1, dtype=np.int64)
     ring = np.zeros(k, dtype=np.uint64)
     ring_start = np.zeros(k, dtype=np.int64)
-    spans = np.zeros((1, 2), dtype=np.int64)
     pk = _roll_power(k)
     cursor = 0
     for d in range(n_docs):
@@ -205,7 +206,7 @@ def _fingerprint_batch(buf, offsets, table, k, mask, prose_min):
             grown = np.empty(max(2 * out.shape[0], cursor + worst), dtype=np.uint64)
             grown[:cursor] = out[:cursor]
             out = grown
-        end = _fingerprint_one(buf, offsets[d], offsets[d + 1], table, pk, mask, prose_min, out, cursor, ring, ring_start, spans, False)
+        end = _fingerprint_one(buf, offsets[d], offsets[d + 1], table, pk, mask, prose_min, out, cursor, ring, ring_start, None)
         cursor += _sort_unique(out[cursor:end])
         doc_offsets[d + 1] = cursor
     return out[:cursor].copy(), doc_offsets
@@ -218,7 +219,7 @@ def _spans_one(buf, table, k, mask, prose_min):
     spans = np.empty((n // 2 + 2, 2), dtype=np.int64)
     ring = np.zeros(k, dtype=np.uint64)
     ring_start = np.zeros(k, dtype=np.int64)
-    end = _fingerprint_one(buf, 0, n, table, _roll_power(k), mask, prose_min, out, 0, ring, ring_start, spans, True)
+    end = _fingerprint_one(buf, 0, n, table, _roll_power(k), mask, prose_min, out, 0, ring, ring_start, spans)
     return out[:end].copy(), spans[:end].copy()
 
 
