@@ -26,6 +26,14 @@ story after its smallest member id instead; the grouping, not the label, is what
 fsynced, so an acknowledged article survives a killed process *and* a power cut. (``NORMAL`` with
 WAL already survives ``kill -9`` — the OS keeps written pages — but can lose the last commits on
 power loss; an index that answers "stored" must not.)
+
+**Cache**: every article inserts ~35 postings and document-frequency rows at random keys, so each
+transaction dirties pages all over the two B-trees. SQLite's default 2 MB page cache turns that into
+a read syscall per page once the file is past a few hundred MB; the index asks for ``cache_mb``
+(256 MB) of page cache, memory-maps up to 2 GB of the file (reads become page-cache hits, not
+copies) and lets the WAL grow to 40 MB between checkpoints (a page changed by several commits is
+copied back once). Measured on a 200,000-article index (``docs/live.md``): 462 → 550 articles/s,
+system CPU 9.0 → 4.6 s per 10,000 articles.
 """
 
 from __future__ import annotations
@@ -171,10 +179,15 @@ class StoryIndex:
     ``config`` is fixed when the index is created and stored in it; opening an existing index with
     a different matching config is an error (its anchors would not match). ``window_days`` limits
     candidate search to articles dated at most that many days before the new one (``None``: no
-    window); it is a per-process setting, not stored.
+    window); it is a per-process setting, not stored. ``cache_mb`` is SQLite's page cache for this
+    connection (see the module notes).
     """
 
-    def __init__(self, path: str | Path, config: ClusterConfig | None = None, *, window_days: float | None = None):
+    def __init__(
+        self, path: str | Path, config: ClusterConfig | None = None, *, window_days: float | None = None, cache_mb: int = 256
+    ):
+        if cache_mb < 1:
+            raise ConfigError(f"cache_mb must be at least 1 (MB of SQLite page cache); got {cache_mb}")
         if window_days is not None and not (window_days >= 0 and math.isfinite(window_days)):
             raise ConfigError(f"window_days must be a non-negative number of days; got {window_days}")
         self.path = str(path)
@@ -192,6 +205,9 @@ class StoryIndex:
             raise FormatError(f"{self.path} is not a wirecopy index (not an SQLite database: {exc})") from exc
         try:
             self._con.execute("PRAGMA synchronous=FULL")
+            self._con.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
+            self._con.execute(f"PRAGMA mmap_size={2 * 2**30}")
+            self._con.execute("PRAGMA wal_autocheckpoint=10000")
             self._con.execute("PRAGMA foreign_keys=ON")
             self.schema_versions = migrate(self._con, self.path)
             self.config = self._settle_config(config)
