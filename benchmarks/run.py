@@ -70,6 +70,7 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
     import wirecopy
     from wirecopy.core.fingerprint import fingerprint_texts
     from wirecopy.core.ingest import read_documents
+    from wirecopy._memory import release_free_memory
     from wirecopy.core.pipeline import cluster_corpus, link_corpus
     from wirecopy.engines.local import fingerprint_corpus, fingerprint_paths
 
@@ -113,6 +114,9 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
         stages["candidates+verify"] = time.perf_counter() - t
         rss["after candidates+verify"] = _rss_kb()
         rss["peak by candidates+verify"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        n_candidates, n_linked = links.candidates, int(links.pairs.shape[0])
+        links = links.without_index()  # as cluster_corpus does with the links it finds itself
+        release_free_memory()
         t = time.perf_counter()
         result = cluster_corpus(corpus, config, links)
         stages["cluster+relations"] = time.perf_counter() - t
@@ -120,7 +124,7 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
         rss["peak by cluster"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         seconds = time.perf_counter() - started
         labels = [(a.id, a.story) for a in result.assignments]
-        out.update(candidate_pairs=links.candidates, linked_pairs=int(links.pairs.shape[0]), anchors=int(corpus.fp.hashes.shape[0]))
+        out.update(candidate_pairs=n_candidates, linked_pairs=n_linked, anchors=int(corpus.fp.hashes.shape[0]))
         n_bytes = None
     else:
         from wirecopy.core.cluster import union_find

@@ -57,7 +57,7 @@ def anchor_weights(df: np.ndarray, common_df: int) -> np.ndarray:
     return np.minimum(1.0, common_df / np.maximum(np.asarray(df), 1)).astype(np.float32)
 
 
-def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 22) -> AnchorIndex:
+def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 20) -> AnchorIndex:
     """Sort the anchors: groups of equal hashes give each anchor's df and weight.
 
     Written for memory: the anchors are sorted in partitions by the top bits of their hash (about
@@ -66,7 +66,6 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 22) -> A
     global stable sort. Indices are int32 where the corpus allows it.
     """
     hashes = fp.hashes
-    n = len(fp)
     total = hashes.shape[0]
     parts = 1
     while parts < 4096 and total // parts > part_size:
@@ -75,7 +74,7 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 22) -> A
     index_type = np.int32 if total < 2**31 - 1 else np.int64
     weights = np.empty(total, dtype=np.float32)
     order = np.empty(total, dtype=index_type)
-    part_of = (hashes >> shift).astype(np.uint16) if parts > 1 else None
+    part_of = _partition_of(hashes, shift) if parts > 1 else None
     starts = []
     base = 0
     for p in range(parts):
@@ -103,6 +102,15 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 22) -> A
 
 
 @numba.njit(cache=True, nogil=True)
+def _partition_of(hashes, shift):
+    """``(hashes >> shift)`` as uint16, without numpy's uint64 temporary of the whole corpus."""
+    out = np.empty(hashes.shape[0], dtype=np.uint16)
+    for i in range(hashes.shape[0]):
+        out[i] = hashes[i] >> shift
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _doc_mass(weights, offsets):
     """Sum of each document's anchor weights, accumulated in float64 in anchor order."""
     n = offsets.shape[0] - 1
@@ -122,24 +130,50 @@ def _pairs_per_group(sizes: np.ndarray, pair_df: int, reps: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _emit_pairs(order, group_starts, groups, doc_of, pair_df, reps, n_docs, total):
+def _emit_pairs(order, group_starts, groups, offsets, pair_df, reps, n_docs, total):
     keys = np.empty(total, dtype=np.int64)
+    docs = np.empty(16, dtype=np.int64)
     t = 0
     for g in groups:
         lo = group_starts[g]
         size = group_starts[g + 1] - lo
-        # documents of this anchor, in ascending ordinal (order is stable over doc-major hashes)
+        if size > docs.shape[0]:
+            docs = np.empty(2 * size, dtype=np.int64)
+        # documents of this anchor, in ascending ordinal (order is stable over doc-major hashes);
+        # an anchor position's document is found in the offsets, not in a per-anchor array
+        for x in range(size):
+            docs[x] = np.searchsorted(offsets, order[lo + x], side="right") - 1
         r = size if size <= pair_df else min(reps, size)
         for x in range(size):
-            a = np.int64(doc_of[order[lo + x]])
+            a = docs[x]
             for y in range(min(x, r)):
-                b = np.int64(doc_of[order[lo + y]])
+                b = docs[y]
                 if a < b:
                     keys[t] = a * n_docs + b
                 else:
                     keys[t] = b * n_docs + a
                 t += 1
     return keys[:t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _shared_groups(group_starts, max_df):
+    """Groups (anchors) held by 2 to ``max_df`` documents and their sizes, without full-length temporaries."""
+    count = 0
+    for g in range(group_starts.shape[0] - 1):
+        size = group_starts[g + 1] - group_starts[g]
+        if 2 <= size <= max_df:
+            count += 1
+    groups = np.empty(count, dtype=np.int64)
+    sizes = np.empty(count, dtype=np.int64)
+    j = 0
+    for g in range(group_starts.shape[0] - 1):
+        size = group_starts[g + 1] - group_starts[g]
+        if 2 <= size <= max_df:
+            groups[j] = g
+            sizes[j] = size
+            j += 1
+    return groups, sizes
 
 
 def _count_runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,10 +200,8 @@ def candidate_pairs(
     is bounded by the distinct candidate pairs, not by every (anchor, pair) occurrence.
     """
     n = len(fp)
-    doc_of = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), np.diff(fp.offsets))
-    sizes = np.diff(index.group_starts)
-    groups = np.flatnonzero((sizes >= 2) & (sizes <= max_df))  # most anchors are in one document only
-    cumulative = np.cumsum(_pairs_per_group(sizes[groups].astype(np.int64), pair_df, reps))
+    groups, sizes = _shared_groups(index.group_starts, max_df)  # most anchors are in one document only
+    cumulative = np.cumsum(_pairs_per_group(sizes, pair_df, reps))
     del sizes
     uniqs, counts = [], []
     g = 0
@@ -180,7 +212,7 @@ def candidate_pairs(
         g_hi = min(g_hi, n_groups)
         total = int(cumulative[g_hi - 1] - done)
         if total:
-            keys = _emit_pairs(index.order, index.group_starts, groups[g:g_hi], doc_of, pair_df, reps, n, total)
+            keys = _emit_pairs(index.order, index.group_starts, groups[g:g_hi], fp.offsets, pair_df, reps, n, total)
             keys.sort()
             u, c = _count_runs(keys)
             uniqs.append(u)

@@ -8,12 +8,13 @@ anchors, never whole texts — to :func:`cluster_corpus`, which runs candidates 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .._config import ClusterConfig
 from .._document import Assignment, Story
+from .._memory import release_free_memory
 from .candidates import AnchorIndex, build_index, candidate_pairs
 from .cluster import choose_canonicals, relations_to_canonical, story_id, union_find
 from .fingerprint import Fingerprints
@@ -55,11 +56,21 @@ class Corpus:
 
 @dataclass
 class Links:
-    """The verified links of a corpus, with the scores behind them."""
+    """The verified links of a corpus, with the scores behind them.
 
-    index: AnchorIndex
+    ``index`` is the inverted index they were found with (evidence and error analysis re-run
+    candidate generation with it); clustering needs only the anchor weights and document masses,
+    so :meth:`without_index` lets it go before the per-document objects are built.
+    """
+
+    weights: np.ndarray  # float32 per anchor occurrence (AnchorIndex.weights)
+    mass: np.ndarray  # float64 per document (AnchorIndex.mass)
     candidates: int
     scores: PairScores  # of the accepted pairs only
+    index: AnchorIndex | None = None
+
+    def without_index(self) -> Links:
+        return replace(self, index=None)
 
     @property
     def pairs(self) -> np.ndarray:
@@ -87,6 +98,7 @@ def link_corpus(corpus: Corpus, config: ClusterConfig, chunk: int = 1 << 22) -> 
     fp = corpus.fp
     index = build_index(fp, config.common_df)
     pairs = candidate_pairs(fp, index, config.pair_df, config.max_df, config.representatives, config.min_shared)
+    release_free_memory()  # the index build's and pair counting's temporaries
     kept = []
     for lo in range(0, max(pairs.shape[0], 1), chunk):  # bounded memory: only accepted pairs are kept
         part = pairs[lo : lo + chunk]
@@ -94,19 +106,20 @@ def link_corpus(corpus: Corpus, config: ClusterConfig, chunk: int = 1 << 22) -> 
         ok = accept(scores, corpus.days[part[:, 0]], corpus.days[part[:, 1]], config)
         kept.append(PairScores(part[ok], scores.shared[ok], scores.n_shared[ok], scores.mass_a[ok], scores.mass_b[ok]))
     merged = PairScores(*(np.concatenate([getattr(k, f) for k in kept]) for f in PairScores.__slots__))
-    return Links(index=index, candidates=int(pairs.shape[0]), scores=merged)
+    return Links(weights=index.weights, mass=index.mass, candidates=int(pairs.shape[0]), scores=merged, index=index)
 
 
 def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = None) -> ClusterResult:
     """Group a fingerprinted corpus into stories and describe every document's place in its story."""
     n = len(corpus)
-    links = links or link_corpus(corpus, config)
-    labels = union_find(n, links.pairs)
+    if links is None:  # only the weights are needed from here: free the inverted index first
+        links = link_corpus(corpus, config).without_index()
+        release_free_memory()
+    pairs, weights, mass = links.pairs, links.weights, links.mass
+    labels = union_find(n, pairs)
     sources, credits = corpus.name_codes()
-    canonical = choose_canonicals(labels, corpus.days, sources, credits, links.index.mass)
-    relation, score = relations_to_canonical(
-        corpus.fp.hashes, corpus.fp.offsets, links.index.weights, links.index.mass, canonical, sources, credits, config
-    )
+    canonical = choose_canonicals(labels, corpus.days, sources, credits, mass)
+    relation, score = relations_to_canonical(corpus.fp.hashes, corpus.fp.offsets, weights, mass, canonical, sources, credits, config)
     sid = [story_id(corpus.ids[int(r)]) for r in labels]  # the root is the smallest ordinal = smallest id
     assignments_sorted = [
         Assignment(
@@ -129,7 +142,7 @@ def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = 
         "multi_document_stories": sum(1 for s in stories if s.size > 1),
         "largest_story": max((s.size for s in stories), default=0),
         "candidate_pairs": links.candidates,
-        "linked_pairs": int(links.pairs.shape[0]),
+        "linked_pairs": int(pairs.shape[0]),
         "anchors": int(corpus.fp.hashes.shape[0]),
     }
     return ClusterResult(assignments=assignments, stories=stories, stats=stats)

@@ -12,14 +12,15 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
 from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._config import ClusterConfig, FieldMap
 from .._document import Document
 from .._errors import DuplicateIdError, InputError
+from .._memory import release_free_memory
 from ..core.fingerprint import Fingerprints, fingerprint_texts, gather
 from ..core.ingest import SkipReport, iter_records, parse_date, to_document
 from ..core.newsmeta import credited_agency
@@ -116,7 +117,10 @@ class _Collector:
         self.dates: list[str | None] = []
         self.days: list[float] = []
         self.sources: list[str | None] = []
-        self.seen: dict[str, str] = {}
+        # id -> where it was first read, packed in one int: (name number << 40) | record number;
+        # a record locator that is not a number (a file inside a folder) is kept as it is
+        self.seen: dict[str, int | str] = {}
+        self.names: dict[str, int] = {}
         self.parts: list[Fingerprints] = []
         self.credits: list[str | None] = []
 
@@ -126,12 +130,21 @@ class _Collector:
             return
         raise err
 
-    def admit(self, doc_id: str, where: str, source: str | None, record: int | str | None) -> bool:
-        """Record a new id; a reused one is an error (or, skipping, the later record is dropped)."""
-        if doc_id in self.seen:
-            self.fail(DuplicateIdError(f"duplicate id {doc_id!r}, already used at {self.seen[doc_id]}", source=source, record=record), doc_id)
+    def admit(self, doc_id: str, source: str, record: int | str | None) -> bool:
+        """Record a new id; a reused one is an error (or, skipping, the later record is dropped).
+
+        Where each id was read is remembered compactly (an int, not a "file:line" string: at a
+        million documents the strings alone were ~100 bytes per document)."""
+        first = self.seen.get(doc_id)
+        if first is not None:
+            names = {v: k for k, v in self.names.items()}
+            where = first if isinstance(first, str) else f"{names[first >> 40]}:{first & ((1 << 40) - 1)}"
+            if where.startswith("input:"):
+                where = f"input document #{where[6:]}"
+            self.fail(DuplicateIdError(f"duplicate id {doc_id!r}, already used at {where}", source=source, record=record), doc_id)
             return False
-        self.seen[doc_id] = where
+        name = self.names.setdefault(source, len(self.names))
+        self.seen[doc_id] = (name << 40) | record if isinstance(record, int) and 0 <= record < 1 << 40 else f"{source}:{record}"
         return True
 
     def add(self, doc_id: str, title: str | None, date: str | None, day: float, source: str | None) -> None:
@@ -147,7 +160,9 @@ class _Collector:
 
     def corpus(self) -> Corpus:
         ids = self.ids
+        self.seen = {}  # the id check is over: free it before the sorted copies are made
         fp = Fingerprints.concat(self.parts)
+        self.parts = []
         order = np.argsort(np.asarray(ids, dtype=object), kind="stable").astype(np.int64) if ids else np.empty(0, np.int64)
         input_order = np.empty_like(order)
         input_order[order] = np.arange(order.shape[0], dtype=np.int64)
@@ -182,7 +197,7 @@ def fingerprint_corpus(
     def batches() -> Iterator[tuple]:
         batch: list[str] = []
         for position, doc in enumerate(documents, 1):
-            if not out.admit(doc.id, f"input document #{position}", "input", position):
+            if not out.admit(doc.id, "input", position):
                 continue
             try:
                 day = parse_date(doc.date, source="input", record=doc.id)
@@ -201,7 +216,10 @@ def fingerprint_corpus(
         out.add_fingerprints(fp, credits)
         if progress is not None:
             progress(len(out.credits))
-    return out.corpus()
+    corpus = out.corpus()
+    del out
+    release_free_memory()
+    return corpus
 
 
 def fingerprint_paths(
@@ -249,7 +267,7 @@ def fingerprint_paths(
                 out.fail(InputError(reason, source=source, record=record), rid)
                 continue
             doc_id, title, date, day, source, name, locator = entry
-            if out.admit(doc_id, f"{name}:{locator}", name, locator):
+            if out.admit(doc_id, name, locator):
                 out.add(doc_id, title, date, day, source)
             else:
                 keep[v] = False
@@ -260,7 +278,10 @@ def fingerprint_paths(
         out.add_fingerprints(fp, credits)
         if progress is not None:
             progress(len(out.credits))
-    return out.corpus()
+    corpus = out.corpus()
+    del out
+    release_free_memory()
+    return corpus
 
 
 class LocalEngine:
