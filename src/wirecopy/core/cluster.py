@@ -80,10 +80,11 @@ def choose_canonicals(
     if n == 0:
         return canonical
     order = np.argsort(labels, kind="stable")
-    bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    for group in np.split(order, bounds):
-        if group.shape[0] < 2:
-            continue
+    starts = np.flatnonzero(np.concatenate(([True], labels[order][1:] != labels[order][:-1])))
+    ends = np.append(starts[1:], n)
+    multi = ends - starts >= 2  # a story of one is its own canonical: only the others need a decision
+    for lo, hi in zip(starts[multi].tolist(), ends[multi].tolist()):
+        group = order[lo:hi]
         canonical[group] = _canonical_of(group, dates, source_codes, credit_codes, mass)
     return canonical
 

@@ -42,14 +42,17 @@ class Corpus:
 
     def name_codes(self) -> tuple[np.ndarray, np.ndarray]:
         """Codes of sources and credited agencies in one name space (case-insensitive; -1: unknown)."""
-        names: dict[str, int] = {}
+        names: dict[str, int] = {}  # normalised name -> code, in order of first appearance
+        seen: dict[str | None, int] = {}  # raw value -> code: a corpus has few distinct names
+
+        def code(v: str | None) -> int:
+            c = seen.get(v)
+            if c is None:
+                c = seen[v] = -1 if not v or not v.strip() else names.setdefault(" ".join(v.split()).lower(), len(names))
+            return c
 
         def codes(values: list[str | None]) -> np.ndarray:
-            return np.fromiter(
-                (-1 if not v or not v.strip() else names.setdefault(" ".join(v.split()).lower(), len(names)) for v in values),
-                dtype=np.int64,
-                count=len(values),
-            )
+            return np.fromiter(map(code, values), dtype=np.int64, count=len(values))
 
         return codes(self.sources), codes(self.credits)
 
@@ -120,27 +123,22 @@ def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = 
     sources, credits = corpus.name_codes()
     canonical = choose_canonicals(labels, corpus.days, sources, credits, mass)
     relation, score = relations_to_canonical(corpus.fp.hashes, corpus.fp.offsets, weights, mass, canonical, sources, credits, config)
-    sid = [story_id(corpus.ids[int(r)]) for r in labels]  # the root is the smallest ordinal = smallest id
+    roots = np.unique(labels)  # a root is its story's smallest ordinal = smallest id
+    story_ids = dict(zip(roots.tolist(), (story_id(corpus.ids[r]) for r in roots.tolist())))
+    sid = [story_ids[r] for r in labels.tolist()]
+    ids, titles, dates, doc_sources = corpus.ids, corpus.titles, corpus.dates, corpus.sources
+    canon, scores = canonical.tolist(), score.tolist()
     assignments_sorted = [
-        Assignment(
-            id=corpus.ids[i],
-            story=sid[i],
-            relation=relation[i],
-            canonical=corpus.ids[int(canonical[i])],
-            score=float(score[i]),
-            title=corpus.titles[i],
-            date=corpus.dates[i],
-            source=corpus.sources[i],
-        )
-        for i in range(n)
+        Assignment(ids[i], sid[i], relation[i], ids[canon[i]], scores[i], titles[i], dates[i], doc_sources[i]) for i in range(n)
     ]
-    stories = summarise_stories(labels, canonical, corpus.ids, corpus.titles, corpus.dates, corpus.days, corpus.sources)
-    assignments = [assignments_sorted[int(o)] for o in corpus.input_order]
+    stories = summarise_stories(labels, canonical, ids, titles, dates, corpus.days, doc_sources, story_ids)
+    assignments = [assignments_sorted[o] for o in corpus.input_order.tolist()]
+    sizes = np.bincount(labels, minlength=1)
     stats = {
         "documents": n,
         "stories": len(stories),
-        "multi_document_stories": sum(1 for s in stories if s.size > 1),
-        "largest_story": max((s.size for s in stories), default=0),
+        "multi_document_stories": int(np.count_nonzero(sizes >= 2)),
+        "largest_story": int(sizes.max(initial=0)),
         "candidate_pairs": links.candidates,
         "linked_pairs": int(pairs.shape[0]),
         "anchors": int(corpus.fp.hashes.shape[0]),
@@ -156,34 +154,44 @@ def summarise_stories(
     dates: list[str | None],
     days: np.ndarray,
     sources: list[str | None],
+    story_ids: dict[int, str] | None = None,
 ) -> list[Story]:
     """One :class:`Story` per component, largest first (shared by every engine).
 
     Documents are ordinals in id order; ``labels`` holds each one's component root (its smallest
-    ordinal) and ``canonical`` the ordinal of its story's canonical article.
+    ordinal) and ``canonical`` the ordinal of its story's canonical article. ``story_ids`` (root →
+    story id) saves computing them again when the caller has them.
     """
     n = len(ids)
-    sid = {int(r): story_id(ids[int(r)]) for r in np.unique(labels)}
+    if n == 0:
+        return []
+    sid = story_ids if story_ids is not None else {int(r): story_id(ids[int(r)]) for r in np.unique(labels)}
     # members of each story in time order (undated last), then by id (ordinal = id order)
     order = np.lexsort((np.arange(n), np.where(np.isnan(days), np.inf, days), labels))
-    days_list = days.tolist()
-    members: dict[int, list[int]] = defaultdict(list)
-    for i in order.tolist():
-        members[int(labels[i])].append(i)
-    stories = []
-    for root, ms in members.items():
-        dated = [i for i in ms if days_list[i] == days_list[i]]  # NaN != NaN
-        c = int(canonical[root])
-        stories.append(
-            Story(
-                id=sid[root],
-                canonical=ids[c],
-                members=tuple(ids[i] for i in ms),
-                sources=tuple(sorted({sources[i] for i in ms if sources[i]})),
-                first_date=dates[dated[0]] if dated else None,
-                last_date=dates[dated[-1]] if dated else None,
-                title=titles[c],
-            )
-        )
-    stories.sort(key=lambda s: (-s.size, s.id))
-    return stories
+    starts = np.flatnonzero(np.concatenate(([True], labels[order][1:] != labels[order][:-1])))
+    ends = np.append(starts[1:], n)
+    dated = (~np.isnan(days)).tolist()
+    order_list, canonical_list = order.tolist(), canonical.tolist()
+    multi, single = [], []
+    for lo, hi in zip(starts.tolist(), ends.tolist()):
+        first = order_list[lo]
+        c = canonical_list[first]
+        if hi - lo == 1:  # most stories: one article
+            source = sources[first]
+            date = dates[first] if dated[first] else None
+            single.append(Story(sid[first], ids[c], (ids[first],), (source,) if source else (), date, date, titles[c]))
+            continue
+        ms = order_list[lo:hi]
+        dated_ms = [i for i in ms if dated[i]]  # a prefix: undated members sort last
+        multi.append(Story(
+            id=sid[int(labels[first])],
+            canonical=ids[c],
+            members=tuple(ids[i] for i in ms),
+            sources=tuple(sorted({sources[i] for i in ms if sources[i]})),
+            first_date=dates[dated_ms[0]] if dated_ms else None,
+            last_date=dates[dated_ms[-1]] if dated_ms else None,
+            title=titles[c],
+        ))
+    multi.sort(key=lambda s: (-s.size, s.id))
+    single.sort(key=lambda s: s.id)
+    return multi + single
