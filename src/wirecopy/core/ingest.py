@@ -130,7 +130,7 @@ def validate_record(obj: Any, fields: FieldMap, source: str, record: int | str |
         raise InputError(f"record {doc_id!r} has no text (field {fields.text!r})", source=source, record=record)
     if not isinstance(text, str):
         raise InputError(f"record {doc_id!r}: text must be a string, got {type(text).__name__}", source=source, record=record)
-    if not text.strip():
+    if not text or text.isspace():  # (no copy of the text, unlike strip())
         raise InputError(f"record {doc_id!r} has an empty text", source=source, record=record)
     # the UTF-8 size is at most 4 bytes a character, exactly 1 for ASCII (str.isascii() is O(1))
     if len(text) > max_bytes or (len(text) * 4 > max_bytes and not text.isascii()):
@@ -247,7 +247,7 @@ def _records_jsonl(path: str, raw: bool = False) -> Iterator[tuple[int, Any]]:
     fh = _open_binary(path)
     try:
         for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+            if line.isspace():  # blank (lines are never empty; strip() would copy every line)
                 continue
             yield lineno, line if raw else parse_line(line, name, lineno)
     finally:
