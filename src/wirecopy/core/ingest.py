@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date as _date
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
@@ -89,17 +90,23 @@ def parse_date(value: Any, *, source: str | None = None, record: int | str | Non
         if isinstance(value, _date):
             return float(value.toordinal() - _EPOCH_ORDINAL)
         raise InputError(f"date must be a string like 2023-06-04, got {type(value).__name__}", source=source, record=record)
-    text = value.strip()
     try:
-        if len(text) == 10:
-            return float(_date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL)
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        return _iso_days(value)
     except ValueError:
         raise InputError(
             f"date {value!r} is not an ISO date (YYYY-MM-DD) or datetime (YYYY-MM-DDTHH:MM[:SS][+HH:MM])",
             source=source,
             record=record,
         ) from None
+
+
+@lru_cache(maxsize=1 << 16)
+def _iso_days(value: str) -> float:
+    """Days since the epoch of an ISO date/datetime string (cached: a corpus repeats its dates)."""
+    text = value.strip()
+    if len(text) == 10:
+        return float(_date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL)
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.timestamp() / 86400.0
@@ -113,6 +120,11 @@ def _as_optional_str(value: Any, name: str, source: str, record: int | str | Non
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     raise InputError(f"field {name!r} must be a string, got {type(value).__name__}", source=source, record=record)
+
+
+@lru_cache(maxsize=64)
+def _known_fields(fields: FieldMap) -> frozenset[str]:
+    return frozenset((fields.id, fields.text, fields.title, fields.date, fields.source, fields.url))
 
 
 def validate_record(obj: Any, fields: FieldMap, source: str, record: int | str | None, max_bytes: int) -> Document:
@@ -152,7 +164,7 @@ def validate_record(obj: Any, fields: FieldMap, source: str, record: int | str |
         date = date.isoformat()
     date = _as_optional_str(date, fields.date, source, record)
     parse_date(date, source=source, record=record)  # validate now, with the record's location
-    known = {fields.id, fields.text, fields.title, fields.date, fields.source, fields.url}
+    known = _known_fields(fields)
     return Document(
         id=doc_id,
         text=text,
