@@ -81,7 +81,9 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 20) -> A
         # positions of this partition's anchors, ascending: the doc-major order is kept
         pos = np.flatnonzero(part_of == p) if part_of is not None else np.arange(total)
         h = hashes[pos]
-        o = np.argsort(h, kind="stable")
+        # numpy's default argsort is SIMD-accelerated (3-4x faster than its stable sort here) but
+        # unstable: equal hashes get their positions put back in ascending order just after
+        o = np.argsort(h)
         h = h[o]
         pos = pos[o]
         del o
@@ -91,6 +93,7 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 20) -> A
         else:
             bounds = np.zeros(1, dtype=np.int64)
         del h
+        _sort_runs(pos, bounds)
         sizes = np.diff(bounds)
         weights[pos] = anchor_weights(np.repeat(sizes, sizes), common_df)
         order[base : base + pos.shape[0]] = pos
@@ -99,6 +102,14 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 20) -> A
     del part_of
     group_starts = np.concatenate(starts + [np.array([base], dtype=index_type)])
     return AnchorIndex(weights, _doc_mass(weights, fp.offsets), order, group_starts)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_runs(values, bounds):
+    """Sort ``values[bounds[i]:bounds[i + 1]]`` in place for every run of two or more."""
+    for i in range(bounds.shape[0] - 1):
+        if bounds[i + 1] - bounds[i] > 1:
+            values[bounds[i] : bounds[i + 1]].sort()
 
 
 @numba.njit(cache=True, nogil=True)
