@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Literal
 
@@ -108,9 +109,23 @@ class ClusterConfig:
         if self.workers < 0:
             raise ConfigError(f"workers must be >= 0; got {self.workers}")
 
+    def worker_count(self) -> int:
+        """Processes (or threads) to use: ``workers``, or one per CPU core this process may run on."""
+        return resolve_workers(self.workers)
+
     def with_(self, **changes) -> ClusterConfig:
         """A copy with some values changed (validated again)."""
         return replace(self, **changes)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def resolve_workers(workers: int) -> int:
+    """``workers`` when set, else one per CPU core this process may run on."""
+    if workers:
+        return workers
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -99,7 +99,7 @@ class ClusterResult:
 def link_corpus(corpus: Corpus, config: ClusterConfig, chunk: int = 1 << 22) -> Links:
     """Candidates → verify: the pairs of documents that belong to one story at ``config.level``."""
     fp = corpus.fp
-    index = build_index(fp, config.common_df)
+    index = build_index(fp, config.common_df, threads=config.worker_count())
     pairs = candidate_pairs(fp, index, config.pair_df, config.max_df, config.representatives, config.min_shared)
     release_free_memory()  # the index build's and pair counting's temporaries
     kept = []

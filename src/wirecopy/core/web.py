@@ -38,7 +38,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .._config import FieldMap
+from .._config import FieldMap, resolve_workers
 from .._errors import FormatError, InputError, MissingDependencyError
 
 __all__ = [
@@ -261,15 +261,6 @@ def _unpack(item: tuple[Any, Any]) -> tuple[Any, Any]:
     return locator, rec
 
 
-def _worker_count(workers: int) -> int:
-    if workers:
-        return workers
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _extracted(pages: Iterator[tuple[Any, _Page | InputError]], fields: FieldMap, workers: int) -> Iterator[tuple[Any, Any]]:
     """Records of a stream of pages, in order; with ``workers`` > 1 extracted in worker processes.
 
@@ -278,7 +269,7 @@ def _extracted(pages: Iterator[tuple[Any, _Page | InputError]], fields: FieldMap
     ``workers=0`` uses every core.
     """
     extractor = PageExtractor()  # fails early, in this process, when the extra is missing
-    workers = _worker_count(workers)
+    workers = resolve_workers(workers)
     if workers == 1:
         for locator, page in pages:
             yield locator, page if isinstance(page, InputError) else page.record(extractor, fields)

@@ -8,7 +8,6 @@ kept. The grouping itself is :func:`wirecopy.core.pipeline.cluster_corpus`, shar
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -32,15 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["LocalEngine", "fingerprint_corpus", "fingerprint_paths"]
 
 Progress = Callable[[int], None]
-
-
-def _worker_count(config: ClusterConfig) -> int:
-    if config.workers:
-        return config.workers
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _fingerprint_batch(texts: list[str], k: int, sample: int, prose_min: int) -> tuple[Fingerprints, list[str | None]]:
@@ -212,12 +202,12 @@ def fingerprint_corpus(
         if batch:
             yield (batch, *args)
 
-    for fp, credits in _ordered_map(_fingerprint_batch, batches(), _worker_count(config)):
+    for fp, credits in _ordered_map(_fingerprint_batch, batches(), config.worker_count()):
         out.add_fingerprints(fp, credits)
         if progress is not None:
             progress(len(out.credits))
     corpus = out.corpus()
-    del out
+    out = None  # the collector (and its id check) is garbage before memory is released
     release_free_memory()
     return corpus
 
@@ -242,7 +232,7 @@ def fingerprint_paths(
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     fields = fields or FieldMap()
-    workers = _worker_count(config)
+    workers = config.worker_count()
     out = _Collector(on_error, skipped)
     args = (fields, config.max_text_bytes, config.shingle, config.sample, config.prose_min_tokens)
 
@@ -279,7 +269,7 @@ def fingerprint_paths(
         if progress is not None:
             progress(len(out.credits))
     corpus = out.corpus()
-    del out
+    out = None  # the collector (and its id check) is garbage before memory is released
     release_free_memory()
     return corpus
 
