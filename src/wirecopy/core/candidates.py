@@ -32,20 +32,23 @@ __all__ = ["AnchorIndex", "anchor_weights", "build_index", "candidate_pairs"]
 class AnchorIndex:
     """Per-anchor-occurrence weights aligned with ``Fingerprints.hashes``, plus per-doc mass.
 
-    ``order`` and ``group_starts`` are the inverted index (int32 when the corpus is small enough to
-    allow it, which halves their memory); ``df`` is derived from them on demand.
+    ``order`` and ``group_starts`` are the inverted index of the *shared* anchors only (those held by
+    two or more documents, the only ones that can propose a pair): ``order`` lists their positions
+    grouped by hash, ``group_starts`` where each group begins (plus the end). Most anchors are held by
+    one document, so leaving them out keeps the index at a fraction of the anchors' count; int32
+    when the corpus allows it. ``df`` is derived on demand (1 for every anchor not in a group).
     """
 
     weights: np.ndarray  # float32, same length as fingerprints.hashes
     mass: np.ndarray  # float64, per document: sum of its anchors' weights
-    order: np.ndarray  # permutation sorting hashes
-    group_starts: np.ndarray  # starts of equal-hash groups in ``order`` (plus the end)
+    order: np.ndarray  # positions of shared anchors, grouped by hash (groups in hash order)
+    group_starts: np.ndarray  # starts of the equal-hash groups in ``order`` (plus the end)
 
     @property
     def df(self) -> np.ndarray:
         """Document frequency of each anchor occurrence (int32, aligned with the hashes)."""
         sizes = np.diff(self.group_starts)
-        df = np.empty(self.order.shape[0], dtype=np.int32)
+        df = np.ones(self.weights.shape[0], dtype=np.int32)
         df[self.order] = np.repeat(sizes, sizes)
         return df
 
@@ -58,7 +61,7 @@ def anchor_weights(df: np.ndarray, common_df: int) -> np.ndarray:
     return np.minimum(1.0, common_df / np.maximum(np.asarray(df), 1)).astype(np.float32)
 
 
-def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 20, threads: int = 1) -> AnchorIndex:
+def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 19, threads: int = 1) -> AnchorIndex:
     """Sort the anchors: groups of equal hashes give each anchor's df and weight.
 
     Written for memory: the anchors are bucketed by the top bits of their hash into partitions of
@@ -66,8 +69,8 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 20, thre
     its slice of ``order``), and each partition is sorted alone, so the sort's temporaries are those
     of one partition, never of the whole corpus; the partitions cover consecutive hash ranges, so
     their concatenation is exactly the global stable sort. Partitions are independent: ``threads``
-    of them are sorted at once (numpy and the compiled helpers release the GIL). Indices are int32
-    where the corpus allows it.
+    of them are sorted at once (numpy and the compiled helpers release the GIL). Only the groups of
+    shared anchors are kept (see :class:`AnchorIndex`). Indices are int32 where the corpus allows it.
     """
     hashes = fp.hashes
     total = hashes.shape[0]
@@ -80,7 +83,7 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 20, thre
     order = np.empty(total, dtype=index_type)
     bases = _bucket_positions(hashes, shift, parts, order)
 
-    def sort_partition(p: int) -> np.ndarray:
+    def sort_partition(p: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = int(bases[p]), int(bases[p + 1])
         pos = order[lo:hi]
         h = hashes[pos]
@@ -99,16 +102,21 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 20, thre
         _sort_runs(pos, bounds)
         sizes = np.diff(bounds)
         weights[pos] = anchor_weights(np.repeat(sizes, sizes), common_df)
-        order[lo:hi] = pos
-        return (bounds[:-1] + lo).astype(index_type)
+        shared = sizes >= 2
+        return pos[np.repeat(shared, sizes)], sizes[shared]
 
     if threads > 1 and parts > 1:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            starts = list(pool.map(sort_partition, range(parts)))
+            groups = list(pool.map(sort_partition, range(parts)))
     else:
-        starts = [sort_partition(p) for p in range(parts)]
-    group_starts = np.concatenate(starts + [np.array([total], dtype=index_type)])
-    return AnchorIndex(weights, _doc_mass(weights, fp.offsets), order, group_starts)
+        groups = [sort_partition(p) for p in range(parts)]
+    del order  # the bucketing buffer: the index keeps the shared anchors only
+    shared_order = np.concatenate([g[0] for g in groups]) if groups else np.empty(0, dtype=index_type)
+    sizes = np.concatenate([g[1] for g in groups]) if groups else np.empty(0, dtype=np.int64)
+    del groups
+    group_starts = np.zeros(sizes.shape[0] + 1, dtype=index_type)
+    np.cumsum(sizes, out=group_starts[1:])
+    return AnchorIndex(weights, _doc_mass(weights, fp.offsets), shared_order, group_starts)
 
 
 @numba.njit(cache=True, nogil=True)
