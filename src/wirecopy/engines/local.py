@@ -110,7 +110,7 @@ class _Collector:
         # id -> where it was first read, packed in one int: (name number << 40) | record number;
         # a record locator that is not a number (a file inside a folder) is kept as it is
         self.seen: dict[str, int | str] = {}
-        self.names: dict[str, int] = {}
+        self.names: dict[str | None, int] = {}
         self.parts: list[Fingerprints] = []
         self.credits: list[str | None] = []
 
@@ -120,22 +120,32 @@ class _Collector:
             return
         raise err
 
-    def admit(self, doc_id: str, source: str, record: int | str | None) -> bool:
+    def admit(self, doc_id: str, source: str | None, record: int | str | None) -> bool:
         """Record a new id; a reused one is an error (or, skipping, the later record is dropped).
 
-        Where each id was read is remembered compactly (an int, not a "file:line" string: at a
-        million documents the strings alone were ~100 bytes per document)."""
+        ``source`` is the file the record came from, ``None`` for documents handed over in memory
+        (``record`` is then their position). Where each id was read is remembered compactly (an int,
+        not a "file:line" string: at a million documents the strings alone were ~100 bytes per
+        document)."""
         first = self.seen.get(doc_id)
         if first is not None:
-            names = {v: k for k, v in self.names.items()}
-            where = first if isinstance(first, str) else f"{names[first >> 40]}:{first & ((1 << 40) - 1)}"
-            if where.startswith("input:"):
-                where = f"input document #{where[6:]}"
-            self.fail(DuplicateIdError(f"duplicate id {doc_id!r}, already used at {where}", source=source, record=record), doc_id)
+            self.fail(DuplicateIdError(
+                f"duplicate id {doc_id!r}, already used at {self._where(first)}", source=source or "input", record=record
+            ), doc_id)
             return False
         name = self.names.setdefault(source, len(self.names))
-        self.seen[doc_id] = (name << 40) | record if isinstance(record, int) and 0 <= record < 1 << 40 else f"{source}:{record}"
+        self.seen[doc_id] = (name << 40) | record if isinstance(record, int) and 0 <= record < 1 << 40 else self._label(source, record)
         return True
+
+    def _where(self, packed: int | str) -> str:
+        if isinstance(packed, str):
+            return packed
+        source = next(k for k, v in self.names.items() if v == packed >> 40)
+        return self._label(source, packed & ((1 << 40) - 1))
+
+    @staticmethod
+    def _label(source: str | None, record: int | str | None) -> str:
+        return f"input document #{record}" if source is None else f"{source}:{record}"
 
     def add(self, doc_id: str, title: str | None, date: str | None, day: float, source: str | None) -> None:
         self.ids.append(doc_id)
@@ -144,11 +154,15 @@ class _Collector:
         self.days.append(day)
         self.sources.append(None if source is None else sys.intern(source))  # few distinct values
 
-    def add_fingerprints(self, fp: Fingerprints, credits: list[str | None]) -> None:
+    def add_fingerprints(self, fp: Fingerprints, credits: list[str | None], progress: Progress | None = None) -> None:
         self.parts.append(fp)
         self.credits.extend(None if c is None else sys.intern(c) for c in credits)
+        if progress is not None:
+            progress(len(self.credits))
 
     def corpus(self) -> Corpus:
+        """The documents in id order. The collector is spent afterwards: its lists are emptied and
+        the freed heap returned to the OS before the next stage allocates."""
         ids = self.ids
         self.seen = {}  # the id check is over: free it before the sorted copies are made
         fp = Fingerprints.concat(self.parts)
@@ -156,7 +170,7 @@ class _Collector:
         order = np.argsort(np.asarray(ids, dtype=object), kind="stable").astype(np.int64) if ids else np.empty(0, np.int64)
         input_order = np.empty_like(order)
         input_order[order] = np.arange(order.shape[0], dtype=np.int64)
-        return Corpus(
+        corpus = Corpus(
             ids=[ids[i] for i in order],
             titles=[self.titles[i] for i in order],
             dates=[self.dates[i] for i in order],
@@ -166,6 +180,10 @@ class _Collector:
             fp=gather(fp, order),
             input_order=input_order,
         )
+        del ids, fp
+        self.ids, self.titles, self.dates, self.days, self.sources, self.credits = [], [], [], [], [], []
+        release_free_memory()
+        return corpus
 
 
 def fingerprint_corpus(
@@ -187,7 +205,7 @@ def fingerprint_corpus(
     def batches() -> Iterator[tuple]:
         batch: list[str] = []
         for position, doc in enumerate(documents, 1):
-            if not out.admit(doc.id, "input", position):
+            if not out.admit(doc.id, None, position):
                 continue
             try:
                 day = parse_date(doc.date, source="input", record=doc.id)
@@ -203,13 +221,8 @@ def fingerprint_corpus(
             yield (batch, *args)
 
     for fp, credits in _ordered_map(_fingerprint_batch, batches(), config.worker_count()):
-        out.add_fingerprints(fp, credits)
-        if progress is not None:
-            progress(len(out.credits))
-    corpus = out.corpus()
-    out = None  # the collector (and its id check) is garbage before memory is released
-    release_free_memory()
-    return corpus
+        out.add_fingerprints(fp, credits, progress)
+    return out.corpus()
 
 
 def fingerprint_paths(
@@ -265,13 +278,8 @@ def fingerprint_paths(
         if not keep.all():
             fp = gather(fp, np.flatnonzero(keep))
             credits = [c for c, k in zip(credits, keep) if k]
-        out.add_fingerprints(fp, credits)
-        if progress is not None:
-            progress(len(out.credits))
-    corpus = out.corpus()
-    out = None  # the collector (and its id check) is garbage before memory is released
-    release_free_memory()
-    return corpus
+        out.add_fingerprints(fp, credits, progress)
+    return out.corpus()
 
 
 class LocalEngine:
