@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import random
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -172,6 +174,73 @@ def test_other_files_are_refused_with_a_clear_error(tmp_path):
         StoryIndex(tmp_path / "new.db")
 
 
+def test_a_schema_1_index_is_migrated_in_place(tmp_path, example_docs):
+    """A version 1 file (global postings, stored document frequencies) opens as a one-bucket version 2
+    index with the same assignments, consistent, and keeps growing as before."""
+    docs = _docs(example_docs)
+    with StoryIndex(tmp_path / "i.db") as ix:
+        ix.add(docs[:6])
+        before = ix.export()
+    con = sqlite3.connect(tmp_path / "i.db", isolation_level=None)
+    for statement in (  # the version 1 layout, as version 1 wrote it
+        "CREATE TABLE p1 (hash INTEGER NOT NULL, day REAL NOT NULL, article INTEGER NOT NULL, PRIMARY KEY (hash, day, article)) WITHOUT ROWID",
+        "INSERT INTO p1 SELECT hash, day, article FROM postings",
+        "DROP TABLE postings",
+        "ALTER TABLE p1 RENAME TO postings",
+        "CREATE TABLE anchor_df (hash INTEGER PRIMARY KEY, df INTEGER NOT NULL)",
+        "INSERT INTO anchor_df SELECT hash, count(*) FROM postings GROUP BY hash",
+        "DROP TABLE buckets",
+        "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+    ):
+        con.execute(statement)
+    con.close()
+    with StoryIndex(tmp_path / "i.db", window_days=7) as ix:
+        assert ix.schema_versions == (1, SCHEMA_VERSION)
+        assert ix.bucket_days is None  # it holds articles: it stays one bucket, a window only filters candidates
+        assert ix.export() == before and ix.check() == []
+        ix.add(docs[6:])
+        assert _partition(_live(ix)) == _partition(wirecopy.cluster(docs).story_of())
+        assert ix.check() == []
+    with StoryIndex(tmp_path / "i.db") as ix:
+        assert ix.schema_versions == (SCHEMA_VERSION, SCHEMA_VERSION)
+
+
+def test_a_windowed_index_writes_into_time_buckets(tmp_path, example_docs):
+    """An index created with a window keys its postings by buckets of that many days (kept when it is
+    reopened without one), and a stream shorter than the window gets the same stories as batch."""
+    docs = _docs(example_docs)
+    with StoryIndex(tmp_path / "w.db", window_days=3650) as ix:
+        assert ix.bucket_days == 3650
+        for d in in_date_order(docs):
+            ix.add([d])
+        assert _partition(_live(ix)) == _partition(wirecopy.cluster(docs).story_of())
+        assert ix.check() == []
+    dated = [replace(d, date=f"2023-{1 + i % 12:02d}-01") for i, d in enumerate(docs)]
+    with StoryIndex(tmp_path / "b.db", window_days=10) as ix:
+        ix.add(dated)
+        buckets = {r[0] for r in ix._con.execute("SELECT DISTINCT bucket FROM postings")}
+        assert len(buckets) == len({d.date for d in dated}) and ix.check() == []
+    with StoryIndex(tmp_path / "b.db") as ix:
+        assert ix.bucket_days == 10 and ix.window_days is None
+
+
+def test_a_window_limits_candidates_not_document_frequencies(tmp_path):
+    """Document frequencies count the whole stream, as in batch, also with a window: a footer printed
+    on every page two months ago is still boilerplate on this week's pages and links nothing."""
+    rng = random.Random(11)
+    footer = random_body(rng, 2)
+    page = lambda i, day: Document(f"p{i:02d}", outlet_page(f"Title {i}", random_body(rng, 4) + "\n\n" + footer), date=day)  # noqa: E731
+    pages = [page(i, "2023-04-01") for i in range(24)] + [page(24, "2023-06-01"), page(25, "2023-06-02")]
+    for window in (7, None):
+        with StoryIndex(tmp_path / f"{window}.db", ClusterConfig(max_days=None), window_days=window) as ix:
+            ix.add(pages[:24])
+            placed = ix.add(pages[24:])
+            assert placed[0].assignment.story != placed[1].assignment.story
+            assert ix.check() == []
+    week = wirecopy.cluster(pages[24:], ClusterConfig(max_days=None)).story_of()
+    assert week["p24"] == week["p25"]  # on their own, the two pages would look like one story
+
+
 def test_matching_settings_are_fixed_at_creation(tmp_path):
     """Opening an index with different matching settings is an error; without settings it uses its own."""
     StoryIndex(tmp_path / "i.db", ClusterConfig(level="copy")).close()
@@ -261,3 +330,46 @@ def test_stale_links_outside_the_window_are_still_re_verified(tmp_path):
         assert live["p00"] != live["p01"]
         assert _partition(live) == _partition(wirecopy.cluster(pages, ClusterConfig(max_days=None)).story_of())
         assert ix.check() == []
+
+
+def test_two_writers_on_one_file_keep_document_frequencies_in_step(tmp_path, example_docs):
+    """Two index objects on one file (the CLI beside a running service) see each other's articles:
+    each one's document frequencies follow the file, so both place an article as a fresh index would."""
+    docs = _docs(example_docs)
+    with StoryIndex(tmp_path / "i.db") as a, StoryIndex(tmp_path / "i.db") as b:
+        a.add(docs[:5])
+        b.add(docs[5:-1])
+        a.add(docs[-1:])
+        assert a.check() == [] and b.check() == []
+        assert _partition(_live(a)) == _partition(_live(b)) == _partition(wirecopy.cluster(docs).story_of())
+        probe = replace(docs[0], id="probe")
+        assert a.query(probe).assignment.story == b.query(probe).assignment.story
+
+
+def test_document_frequencies_fold_roll_back_and_restart(tmp_path, example_docs, monkeypatch):
+    """Counts survive merging into the sorted base, a refused batch leaves none behind, and a file
+    that went backwards (restored from a copy) is counted again from scratch."""
+    from wirecopy.index import _docfreq
+
+    monkeypatch.setattr(_docfreq, "_MIN_FOLD", 8)  # fold after nearly every article
+    docs = _docs(example_docs)
+    with StoryIndex(tmp_path / "i.db") as ix:
+        for d in docs[:6]:
+            ix.add([d])
+        assert ix._dfs.keys.shape[0] > 0 and ix.check() == []
+        before = ix._dfs.as_arrays()
+        with pytest.raises(DuplicateIdError):
+            ix.add([docs[6], replace(docs[0], text=docs[0].text + " changed")])
+        assert all(np.array_equal(x, y) for x, y in zip(ix._dfs.as_arrays(), before))
+        ix.query(docs[7])
+        assert ix.check() == []
+    (tmp_path / "copy.db").write_bytes((tmp_path / "i.db").read_bytes())
+    with StoryIndex(tmp_path / "i.db") as ix:
+        ix.add(docs[6:])
+    counts = _docfreq.DocFreq()
+    for name in ("i.db", "copy.db"):  # the second file is older than what was counted: start again
+        con = sqlite3.connect(tmp_path / name)
+        counts.sync(con)
+        con.close()
+    assert counts.seen == 6
+    assert all(np.array_equal(x, y) for x, y in zip(counts.as_arrays(), before))

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import random_body
 from wirecopy import ConfigError
-from wirecopy.index import StoryIndex
+from wirecopy.index import SCHEMA_VERSION, StoryIndex
 from wirecopy.service import create_app, serve
 
 
@@ -74,7 +74,7 @@ def test_get_article_story_health_and_docs(index, example_docs):
     assert [m["id"] for m in members][-1] == "seed-004_80e8be52ee3f98d2"  # version order: the latest last
     assert all(0 <= m["containment"] <= 1 and m["shared_anchors"] > 0 for m in members)
     health = one(app, "GET", "/health").json()
-    assert health == {"status": "ok", "articles": 10, "stories": 5, "merges": health["merges"], "schema_version": 1}
+    assert health == {"status": "ok", "articles": 10, "stories": 5, "merges": health["merges"], "schema_version": SCHEMA_VERSION}
     spec = one(app, "GET", "/openapi.json").json()
     assert {"/articles", "/articles/{article_id}", "/stories/{story_id}", "/health"} <= set(spec["paths"])
     assert one(app, "GET", "/docs").status_code == 200

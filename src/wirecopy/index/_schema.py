@@ -11,9 +11,14 @@ SQLite integers with the same bits):
 * ``articles``  — one row per article, ``seq`` = ingestion order; metadata, a hash of the text (the
   text itself is never stored), its sorted anchors as a little-endian ``uint64`` blob, and its
   current place: ``story``, ``relation``, ``canonical`` (an article ``seq``), ``score``.
-* ``postings``  — (anchor, window day, article): the inverted index, clustered by anchor then day
-  so that a time window is one range scan.
-* ``anchor_df`` — running document frequency of every anchor (the weights' ``df``).
+* ``postings``  — (time bucket, anchor, window day, article): the inverted index, clustered by
+  bucket, then anchor, then day. A bucket is ``floor(window day / bucket_days)`` (``meta``
+  ``bucket_days``, fixed when the index is created with a window; absent: one bucket, 0), so an
+  article's writes all land in the current bucket's subtree, which stays the same size however
+  large the index grows, and a time window is one seek per (bucket, anchor).
+* ``buckets``   — the buckets that hold at least one article.
+* (version 1 also had ``anchor_df``, the running document frequency of every anchor. Version 2 drops
+  it: the counts are derived from ``articles.anchors`` and held in memory, see ``_docfreq.py``.)
 * ``stories``   — one row per story ever created; ``merged_into`` is set when a later article
   bridged it into another story, which keeps the old id resolvable.
 * ``links``     — the verified links (a later article ``a``, an earlier one ``b``); a story is a
@@ -32,7 +37,7 @@ from .._errors import FormatError
 __all__ = ["FORMAT_NAME", "SCHEMA_VERSION", "MIGRATIONS", "migrate"]
 
 FORMAT_NAME = "wirecopy-index"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: ``MIGRATIONS[v]`` turns a version ``v - 1`` file into version ``v`` (0 = an empty file).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -80,6 +85,20 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             absorbed INTEGER NOT NULL REFERENCES stories(seq),
             article INTEGER NOT NULL REFERENCES articles(seq)
         )""",
+    ),
+    # 2: postings keyed by time bucket first, document frequencies no longer stored (docs/live.md,
+    # "Ingest rate"): a version 1 file becomes a one-bucket index, which is exactly what it was.
+    2: (
+        """CREATE TABLE postings_v2 (
+            bucket INTEGER NOT NULL, hash INTEGER NOT NULL, day REAL NOT NULL, article INTEGER NOT NULL,
+            PRIMARY KEY (bucket, hash, day, article)
+        ) WITHOUT ROWID""",
+        "INSERT INTO postings_v2 SELECT 0, hash, day, article FROM postings",
+        "DROP TABLE postings",
+        "ALTER TABLE postings_v2 RENAME TO postings",
+        "DROP TABLE anchor_df",
+        "CREATE TABLE buckets (bucket INTEGER PRIMARY KEY)",
+        "INSERT INTO buckets SELECT 0 WHERE EXISTS (SELECT 1 FROM articles)",
     ),
 }
 

@@ -4,11 +4,12 @@ placed in a story at once, with the same matching core as ``wirecopy cluster``.
 For every new article, inside one SQLite transaction:
 
 1. fingerprint it (:func:`~wirecopy.core.fingerprint.fingerprint_texts`, the index's config) and add
-   its anchors to the running document frequencies;
+   its anchors to the running document frequencies (whole stream, as in batch; held in memory,
+   :mod:`._docfreq`);
 2. find candidates with the batch rules of :mod:`wirecopy.core.candidates`: an anchor held by at most
    ``pair_df`` articles proposes all of them, a more frequent one proposes its ``representatives``
    earliest articles, one above ``max_df`` proposes nothing; a candidate needs ``min_shared``
-   proposing anchors. With a time window, postings older than the window are not scanned;
+   proposing anchors. With a time window, postings dated more than the window away are not scanned;
 3. score the candidates with :func:`~wirecopy.core.verify.score_pairs` (weights
    :func:`~wirecopy.core.candidates.anchor_weights` of the current df) and decide with
    :func:`~wirecopy.core.verify.accept`;
@@ -27,13 +28,13 @@ fsynced, so an acknowledged article survives a killed process *and* a power cut.
 WAL already survives ``kill -9`` — the OS keeps written pages — but can lose the last commits on
 power loss; an index that answers "stored" must not.)
 
-**Cache**: every article inserts ~35 postings and document-frequency rows at random keys, so each
-transaction dirties pages all over the two B-trees. SQLite's default 2 MB page cache turns that into
-a read syscall per page once the file is past a few hundred MB; the index asks for ``cache_mb``
-(256 MB) of page cache, memory-maps up to 2 GB of the file (reads become page-cache hits, not
-copies) and lets the WAL grow to 40 MB between checkpoints (a page changed by several commits is
-copied back once). Measured on a 200,000-article index (``docs/live.md``): 462 → 550 articles/s,
-system CPU 9.0 → 4.6 s per 10,000 articles.
+**Writes stay in a small, hot part of the file**: an article writes its row, its links and ~35
+postings. The postings are keyed by (time bucket, anchor, day, article), with buckets as wide as the
+window the index was created with, so they land in the current bucket's subtree however large the
+index grows; the document frequencies are not stored (version 1 kept them in a global table whose
+random updates made the ingest rate fall by half between 50,000 and 1,000,000 articles,
+``docs/live.md``). The page cache is ``cache_mb`` (256 MB), the file is memory-mapped up to 2 GB and
+the WAL grows to 40 MB between checkpoints.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from ..core.ingest import parse_date
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import Corpus
 from ..core.verify import accept, score_pairs
+from ._docfreq import DocFreq
 from ._schema import SCHEMA_VERSION, migrate
 
 __all__ = ["StoryIndex", "Placement", "NewText", "in_date_order"]
@@ -193,6 +195,7 @@ class StoryIndex:
         self.path = str(path)
         self.window_days = window_days
         self._lock = threading.RLock()
+        self._dfs = DocFreq()
         p = Path(self.path)
         if p.is_dir():
             raise FormatError(f"{self.path} is a folder, not an index file")
@@ -211,6 +214,7 @@ class StoryIndex:
             self._con.execute("PRAGMA foreign_keys=ON")
             self.schema_versions = migrate(self._con, self.path)
             self.config = self._settle_config(config)
+            self.bucket_days = self._settle_buckets()
         except sqlite3.DatabaseError as exc:
             self._con.close()
             raise FormatError(f"{self.path} is not a readable wirecopy index ({exc})") from exc
@@ -237,6 +241,32 @@ class StoryIndex:
             )
         return config
 
+    def _settle_buckets(self) -> float | None:
+        """The index's time-bucket width in days, fixed at creation: the window it was created with
+        (at least one day), or ``None`` (one bucket) for an index created without a window."""
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'bucket_days'").fetchone()
+        if row is not None:
+            return float(row[0])
+        if self.window_days is None or self._con.execute("SELECT 1 FROM articles LIMIT 1").fetchone():
+            return None  # no window, or a one-bucket index from before buckets (schema 1) that holds articles
+        width = max(float(self.window_days), 1.0)
+        with self._transaction():
+            self._con.execute("INSERT INTO meta VALUES ('bucket_days', ?)", (repr(width),))
+        return width
+
+    def _bucket(self, window_day: float) -> int:
+        return 0 if self.bucket_days is None else math.floor(window_day / self.bucket_days)
+
+    def _scope(self, window_day: float) -> tuple[tuple[float, float], list[int]]:
+        """The window of an article placed at ``window_day``: the days its candidates may have
+        (within ``window_days`` either side: a stream in date order has nothing after it, a late
+        arrival finds the copies printed after it) and the buckets that may hold them."""
+        if self.window_days is None:
+            return (-math.inf, math.inf), [r[0] for r in self._con.execute("SELECT bucket FROM buckets")]
+        low, high = window_day - self.window_days, window_day + self.window_days
+        rows = self._con.execute("SELECT bucket FROM buckets WHERE bucket BETWEEN ? AND ?", (self._bucket(low), self._bucket(high)))
+        return (low, high), [r[0] for r in rows]
+
     def close(self) -> None:
         with self._lock:
             self._con.close()
@@ -248,15 +278,24 @@ class StoryIndex:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+    def _transaction(self, *, keep: bool = True) -> Iterator[None]:
+        """One write transaction: committed when the block ends (rolled back if it raises, or always
+        when ``keep`` is false), with the document frequencies brought up to date first and their
+        changes kept or dropped with it."""
         self._con.execute("BEGIN IMMEDIATE")
         try:
+            self._dfs.sync(self._con)
             yield
         except BaseException:
             self._con.execute("ROLLBACK")
+            self._dfs.rollback()
             raise
-        self._con.execute("COMMIT")
+        if keep:
+            self._con.execute("COMMIT")
+            self._dfs.commit()
+        else:
+            self._con.execute("ROLLBACK")
+            self._dfs.rollback()
 
     # ------------------------------------------------------------------ public API
     def add(self, documents: Iterable[Document]) -> list[Placement]:
@@ -273,12 +312,8 @@ class StoryIndex:
     def query(self, document: Document) -> Placement:
         """Where ``document`` would land, without storing it (the same steps, rolled back)."""
         (fresh,) = self._prepare([document])
-        with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
-            try:
-                return self._place(fresh, status="query")
-            finally:
-                self._con.execute("ROLLBACK")
+        with self._lock, self._transaction(keep=False):
+            return self._place(fresh, status="query")
 
     def __len__(self) -> int:
         with self._lock:
@@ -316,6 +351,7 @@ class StoryIndex:
             while row[1] is not None:
                 seq = row[1]
                 row = con.execute("SELECT seq, merged_into FROM stories WHERE seq = ?", (seq,)).fetchone()
+            self._dfs.sync(con)
             members = self._load_members(seq)
             story = self._story_objects(f"WHERE s.seq = {int(seq)}")[0]
             c = members.seqs.index(con.execute("SELECT canonical FROM stories WHERE seq = ?", (seq,)).fetchone()[0])
@@ -370,10 +406,14 @@ class StoryIndex:
             n_post = q("SELECT count(*) FROM postings")[0][0]
             if n_anchor != n_post:
                 problems.append(f"{n_post} postings for {n_anchor} stored anchors")
-            bad_df = q("SELECT count(*) FROM anchor_df d LEFT JOIN (SELECT hash, count(*) n FROM postings GROUP BY hash) p "
-                       "ON p.hash = d.hash WHERE p.n IS NULL OR p.n != d.df")[0][0]
-            if bad_df:
-                problems.append(f"{bad_df} anchors whose document frequency disagrees with their postings")
+            problems += [f"bucket {r[0]} holds postings but is not listed" for r in q(
+                "SELECT DISTINCT p.bucket FROM postings p LEFT JOIN buckets b ON b.bucket = p.bucket WHERE b.bucket IS NULL")]
+            self._dfs.sync(con)
+            recount = DocFreq()
+            recount.sync(con)
+            held, truth = self._dfs.as_arrays(), recount.as_arrays()
+            if not (np.array_equal(held[0], truth[0]) and np.array_equal(held[1], truth[1])):
+                problems.append("the document frequencies held in memory disagree with the stored anchors")
         return problems
 
     # ------------------------------------------------------------------ placing one article
@@ -397,51 +437,56 @@ class StoryIndex:
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else float(row[0])
 
-    def _df(self, hashes: list[int]) -> dict[int, int]:
-        out: dict[int, int] = {}
-        for part in _chunks(hashes):
-            out.update(self._con.execute(f"SELECT hash, df FROM anchor_df WHERE hash IN ({','.join('?' * len(part))})", part).fetchall())
-        return out
-
-    def _candidates(self, own: list[int], df: dict[int, int], cutoff: float) -> list[int]:
+    def _candidates(self, own: list[int], df: dict[int, int], span: tuple[float, float], buckets: list[int]) -> list[int]:
         c = self.config
         con = self._con
         proposals: Counter[int] = Counter()
         rare = [h for h in own if 2 <= df[h] <= c.pair_df]
+        marks = ",".join("?" * len(buckets))
         for part in _chunks(rare):
             for (art,) in con.execute(
-                f"SELECT article FROM postings WHERE hash IN ({','.join('?' * len(part))}) AND day >= ?", (*part, cutoff)
+                f"SELECT article FROM postings WHERE bucket IN ({marks}) AND hash IN ({','.join('?' * len(part))}) AND day BETWEEN ? AND ?",
+                (*buckets, *part, *span),
             ):
                 proposals[art] += 1
         for h in own:
             if c.pair_df < df[h] <= c.max_df:
-                for (art,) in con.execute(
-                    "SELECT article FROM postings WHERE hash = ? AND day >= ? ORDER BY day, article LIMIT ?", (h, cutoff, c.representatives)
-                ):
-                    proposals[art] += 1
+                found = 0  # the earliest representatives: buckets are in day order, so scan them in turn
+                for b in buckets:
+                    for (art,) in con.execute(
+                        "SELECT article FROM postings WHERE bucket = ? AND hash = ? AND day BETWEEN ? AND ? ORDER BY day, article LIMIT ?",
+                        (b, h, *span, c.representatives - found),
+                    ):
+                        proposals[art] += 1
+                        found += 1
+                    if found >= c.representatives:
+                        break
         return sorted(a for a, n in proposals.items() if n >= c.min_shared)
 
     def _halved(self, own: list[int], df: dict[int, int]) -> set[int]:
         """Multi-article stories holding an anchor whose weight has just halved (its df reached a power
         of two above ``common_df``): their links may have leant on it, so they are re-verified — also
-        when they are older than the window and no candidate search would reach them again."""
+        when they are older than the window and no candidate search would reach them again (so every
+        bucket is searched: a rare event, one seek per bucket)."""
         c = self.config
         halved = [h for h in own if c.common_df < df[h] <= c.max_df and df[h] & (df[h] - 1) == 0]
         stories: set[int] = set()
+        if not halved:
+            return stories
+        buckets = [r[0] for r in self._con.execute("SELECT bucket FROM buckets")]
+        marks = ",".join("?" * len(buckets))
         for part in _chunks(halved):
             stories.update(r[0] for r in self._con.execute(
                 "SELECT DISTINCT a.story FROM postings p JOIN articles a ON a.seq = p.article JOIN stories s ON s.seq = a.story "
-                f"WHERE p.hash IN ({','.join('?' * len(part))}) AND s.size > 1", part,
+                f"WHERE p.bucket IN ({marks}) AND p.hash IN ({','.join('?' * len(part))}) AND s.size > 1", (*buckets, *part),
             ))
         return stories
 
     def _weigh(self, parts: list[np.ndarray]) -> tuple[Fingerprints, np.ndarray, np.ndarray]:
         fp = Fingerprints.concat([Fingerprints(p, np.array([0, p.shape[0]], dtype=np.int64)) for p in parts])
         uniq = np.unique(fp.hashes)
-        keys = _signed(uniq)
-        df = self._df(keys)
-        uniq_df = np.fromiter((df.get(h, 1) for h in keys), dtype=np.int64, count=len(keys))
-        dfs = uniq_df[np.searchsorted(uniq, fp.hashes)] if keys else np.zeros(0, dtype=np.int64)
+        uniq_df = np.maximum(self._dfs.of(uniq), 1)
+        dfs = uniq_df[np.searchsorted(uniq, fp.hashes)] if uniq.shape[0] else np.zeros(0, dtype=np.int64)
         weights = anchor_weights(dfs, self.config.common_df)
         doc_of = np.repeat(np.arange(len(parts), dtype=np.int64), [p.shape[0] for p in parts])
         mass = np.bincount(doc_of, weights=weights, minlength=len(parts)).astype(np.float64)
@@ -456,11 +501,13 @@ class StoryIndex:
             return Placement(self._assignments(f"WHERE a.seq = {int(row[0])}")[0], "exists", False)
         stream_day = self._meta_float("stream_day")
         window_day = f.day if not np.isnan(f.day) else (stream_day if stream_day is not None else 0.0)
-        cutoff = window_day - self.window_days if self.window_days is not None else -math.inf
+        bucket = self._bucket(window_day)
+        con.execute("INSERT OR IGNORE INTO buckets VALUES (?)", (bucket,))
+        span, buckets = self._scope(window_day)
         own = _signed(f.hashes)
-        con.executemany("INSERT INTO anchor_df (hash, df) VALUES (?, 1) ON CONFLICT (hash) DO UPDATE SET df = df + 1", ((h,) for h in own))
-        df = self._df(own)
-        cands = self._candidates(own, df, cutoff)
+        self._dfs.add(f.hashes)
+        df = dict(zip(own, self._dfs.of(f.hashes).tolist()))
+        cands = self._candidates(own, df, span, buckets)
         touched = self._halved(own, df)
         linked: list[int] = []  # stories of the accepted candidates
         accepted: list[int] = []  # their articles
@@ -493,13 +540,14 @@ class StoryIndex:
             (doc.id, f.text_hash, doc.title, doc.date, None if np.isnan(f.day) else f.day, window_day, doc.source, f.credit, doc.url, _blob(f.hashes), story),
         )
         seq = cur.lastrowid
+        self._dfs.add(f.hashes[:0], seq)
         for s in linked:
             if s != story:
                 con.execute("UPDATE articles SET story = ? WHERE story = ?", (story, s))
                 con.execute("UPDATE stories SET merged_into = ?, size = 0, canonical = NULL WHERE seq = ?", (story, s))
                 con.execute("INSERT INTO merges (survivor, absorbed, article) VALUES (?, ?, ?)", (story, s, seq))
         con.executemany("INSERT INTO links (a, b) VALUES (?, ?)", ((seq, b) for b in accepted))
-        con.executemany("INSERT INTO postings (hash, day, article) VALUES (?, ?, ?)", ((h, window_day, seq) for h in own))
+        con.executemany("INSERT INTO postings (bucket, hash, day, article) VALUES (?, ?, ?, ?)", ((bucket, h, window_day, seq) for h in own))
         if stream_day is None or window_day > stream_day:
             con.execute("INSERT OR REPLACE INTO meta VALUES ('stream_day', ?)", (repr(window_day),))
         for s in sorted(touched - set(linked)):  # rejected now: do their own links still hold?
