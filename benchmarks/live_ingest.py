@@ -8,7 +8,10 @@ tile) into a fresh index in transactions of ``--batch`` articles and prints, eve
 articles, the rate of that last block (articles per wall-clock second, and per CPU second of this
 process: on a shared machine the second one is the measure that other load does not distort) and of
 single-article transactions (each one fsynced, as the service does for a lone POST), so that a flat
-rate shows the cost not growing with the index. Writes the rows as JSON to ``benchmarks/results/live-ingest-<time>.json``.
+rate shows the cost not growing with the index. Each row also has the process's peak resident
+memory; at the end the index is closed and opened again, and the time to count its document
+frequencies (``StoryIndex.warm_up``, what a restarted service does before it listens) is recorded.
+Writes the rows as JSON to ``benchmarks/results/live-ingest-<time>.json``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -72,14 +76,18 @@ def main() -> None:
                 "single_rate": round(singles / single_s, 1) if singles else None,
                 "elapsed_s": round(time.perf_counter() - started, 1),
                 "index_mb": round(sum(f.stat().st_size for f in Path(path).parent.glob(Path(path).name + "*")) / 2**20, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
         counts = index.counts()
+    with StoryIndex(path) as index:  # a restart: the document frequencies are counted again
+        reopen = {"warm_up_s": round(index.warm_up(), 2), "distinct_anchors": int(index._dfs.keys.shape[0])}
+    print(json.dumps(reopen), flush=True)
     out = HERE / "results" / f"live-ingest-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     out.parent.mkdir(exist_ok=True)
     tmp_out = out.with_suffix(".tmp")
-    tmp_out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "counts": counts, "rows": rows}, indent=1))
+    tmp_out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "counts": counts, "rows": rows, "reopen": reopen}, indent=1))
     os.replace(tmp_out, out)
     tmp.cleanup()
 

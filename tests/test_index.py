@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 import random
 import sqlite3
@@ -373,3 +374,30 @@ def test_document_frequencies_fold_roll_back_and_restart(tmp_path, example_docs,
         con.close()
     assert counts.seen == 6
     assert all(np.array_equal(x, y) for x, y in zip(counts.as_arrays(), before))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.sets(st.integers(0, 80), max_size=30), st.booleans()), min_size=2, max_size=60), st.integers(1, 8))
+def test_document_frequencies_match_a_plain_count(steps, fold_at):
+    """Whatever the additions, rollbacks and merges into the sorted base, the held counts are those
+    of the committed anchors."""
+    from wirecopy.index import _docfreq
+
+    saved = _docfreq._MIN_FOLD
+    _docfreq._MIN_FOLD = fold_at
+    try:
+        counts, truth = _docfreq.DocFreq(), Counter()
+        for seq, (anchors, keep) in enumerate(steps, 1):
+            hashes = np.unique(np.array(sorted(anchors), dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))  # few values, spread out
+            counts.add(hashes, seq)
+            if keep:
+                counts.commit()
+                truth.update(hashes.tolist())
+            else:
+                counts.rollback()
+        probe = np.array(sorted(set(truth) | {0, 2**64 - 1}), dtype=np.uint64)
+        assert counts.of(probe).tolist() == [truth.get(h, 0) for h in probe.tolist()]
+        keys, held = counts.as_arrays()
+        assert keys.tolist() == sorted(truth) and held.tolist() == [truth[h] for h in sorted(truth)]
+    finally:
+        _docfreq._MIN_FOLD = saved

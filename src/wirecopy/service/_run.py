@@ -51,5 +51,6 @@ def serve(
     except ImportError as exc:
         raise MissingDependencyError("the HTTP service needs FastAPI and uvicorn: pip install 'wirecopy[service]'") from exc
     with StoryIndex(index_path, config, window_days=window_days) as index:
+        index.warm_up()  # count document frequencies before listening, not during the first request
         app = create_app(index, token=token, max_body_bytes=max_body_bytes)
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
