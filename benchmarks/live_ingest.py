@@ -82,7 +82,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
         counts = index.counts()
     with StoryIndex(path) as index:  # a restart: the document frequencies are counted again
-        reopen = {"warm_up_s": round(index.warm_up(), 2), "distinct_anchors": int(index._dfs.keys.shape[0])}
+        reopen = {"warm_up_s": round(index.warm_up(), 2), "distinct_anchors": len(index._dfs), "df_table_mb": round(index._dfs.nbytes / 2**20, 1)}
     print(json.dumps(reopen), flush=True)
     out = HERE / "results" / f"live-ingest-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     out.parent.mkdir(exist_ok=True)

@@ -2,50 +2,115 @@
 
 Batch ``cluster`` weighs an anchor by its document frequency over the whole corpus, and the index
 must too: counted over a time window instead, an outlet's menu printed on a dozen pages of the window
-weighs as story text, and synth-dev fed in date order agreed with batch at ARI 0.92 instead of 0.999
-(docs/live.md). Kept in an SQLite table, though, every article upserts ~35 rows at random keys into
-one global B-tree, which dirties a page per row once the tree is large: the ingest rate fell by half
-between 50,000 and 1,000,000 articles. So the counts are not stored at all — every article's sorted
-anchors are (``articles.anchors``), and they are the counts' durable form:
+weighs as story text, and synth-dev fed in date order with a 14-day window agreed with batch at ARI
+0.918 instead of 0.999 (docs/live.md). Kept in an SQLite table, though, every article upserts ~35
+rows at random keys into one global B-tree, which dirties a page per row once the tree is large: the
+ingest rate fell by half between 50,000 and 1,000,000 articles. So the counts are not stored at all.
+Every article's sorted anchors are (``articles.anchors``), and they are the counts' durable form:
 
-* ``base``: sorted unique anchors (``uint64``) with their counts (``int64``), built with one
-  ``np.unique`` over the stored anchors the first time a count is needed (16 bytes per distinct
-  anchor, about 35 per article: ~0.5 GB per million articles of the scale corpus, whose stories are
-  nearly all unique), and merged with ``delta`` once that has grown to 1/32 of it: the merge is
-  a sort of ``delta`` and one ``np.insert`` pass over ``base``, so its amortised cost per anchor
-  stays constant;
-* ``delta``: the counts added since (a ``Counter``: ~100 bytes an entry, hence the small bound),
-  committed transactions only;
-* ``pending``: the current transaction's additions, folded into ``delta`` on commit and dropped on
-  rollback, so a refused batch or a ``query`` leaves no trace;
-* ``seen``: the last article ``seq`` counted. Another process may write to the same file (the CLI
-  beside a running service); :meth:`sync`, called when a transaction starts, counts the articles
-  stored since, and rebuilds from scratch if the file went backwards (restored from a copy).
+* the counts live in an open-addressing hash table (linear probing) of ``uint64`` keys and ``int32``
+  counts, compiled with numba: a lookup or an increment is one or two cache misses whatever the
+  table's size (a sorted array's binary search was ~25, and its cost grew with the index: measured
+  in docs/live.md). The table doubles when it would be more than 3/4 full; 12 bytes per slot, so
+  16-32 bytes per distinct anchor (about 35 per article: 0.8 GB for the 36 million distinct
+  anchors of a million scale-corpus articles, whose stories are nearly all unique);
+* it is filled from the stored anchors the first time a count is needed (:meth:`sync`), and at the
+  start of every transaction :meth:`sync` also counts the articles that another process (the CLI
+  beside a running service) stored meanwhile, or starts again if the file went backwards (restored
+  from a copy);
+* an open transaction's anchors are counted at once (a batch's later articles see its earlier ones)
+  and remembered, so that a rollback — a refused batch, a ``query`` — takes them out again.
+
+The key 0 marks an empty slot; an anchor whose hash is 0 is counted in a slot of its own.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
 
+import numba
 import numpy as np
 
 __all__ = ["DocFreq"]
 
-_EMPTY_KEYS = np.empty(0, dtype=np.uint64)
-_MIN_FOLD = 1 << 18  # delta entries before a merge into base is worth its O(base) cost
-_FOLD_SHARE = 32  # ... or this fraction of base, whichever is larger
+_MIN_SLOTS = 1 << 16  # a power of two
+
+
+@numba.njit(cache=True, nogil=True)
+def _shift(keys: np.ndarray) -> np.uint64:
+    """64 - log2(table size): the slot is the top bits of the mixed key."""
+    bits, size = 0, keys.shape[0]
+    while size > 1:
+        size >>= 1
+        bits += 1
+    return np.uint64(64 - bits)
+
+
+@numba.njit(cache=True, nogil=True)
+def _slot(keys: np.ndarray, key: np.uint64, shift: np.uint64) -> int:
+    """The slot holding ``key``, or the empty one where it would go. Fibonacci hashing (the top bits
+    of ``key * 2**64/phi``) spreads any key pattern over a power-of-two table."""
+    mask = np.int64(keys.shape[0] - 1)
+    i = np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> shift)  # signed: uint64 + int64 would be float
+    while keys[i] != key and keys[i] != 0:
+        i = (i + np.int64(1)) & mask
+    return i
+
+
+@numba.njit(cache=True, nogil=True)
+def _add(keys: np.ndarray, counts: np.ndarray, hashes: np.ndarray, delta: int) -> tuple[int, int]:
+    """Add ``delta`` to the count of every hash; return (keys newly placed, change of the key 0's count)."""
+    shift = _shift(keys)
+    fresh = 0
+    zero = 0
+    for h in hashes:
+        if h == 0:
+            zero += delta
+            continue
+        i = _slot(keys, h, shift)
+        if keys[i] == 0:
+            keys[i] = h
+            fresh += 1
+        counts[i] += delta
+    return fresh, zero
+
+
+@numba.njit(cache=True, nogil=True)
+def _get(keys: np.ndarray, counts: np.ndarray, hashes: np.ndarray, zero: int, out: np.ndarray) -> None:
+    shift = _shift(keys)
+    for j in range(hashes.shape[0]):
+        h = hashes[j]
+        if h == 0:
+            out[j] = zero
+        else:
+            i = _slot(keys, h, shift)
+            out[j] = counts[i] if keys[i] == h else 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _rehash(keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray, new_counts: np.ndarray) -> None:
+    """Move every key with a non-zero count into the (larger, empty) new table."""
+    shift = _shift(new_keys)
+    for i in range(keys.shape[0]):
+        if keys[i] != 0 and counts[i] != 0:
+            j = _slot(new_keys, keys[i], shift)
+            new_keys[j] = keys[i]
+            new_counts[j] = counts[i]
 
 
 class DocFreq:
     """Document frequency of every anchor of the stored articles (plus the open transaction's)."""
 
     def __init__(self) -> None:
-        self.keys = _EMPTY_KEYS
-        self.counts = np.empty(0, dtype=np.int64)
-        self.delta: Counter[int] = Counter()
-        self.pending: Counter[int] = Counter()
-        self.seen = -1  # -1: not loaded yet
+        self._reset()
+
+    def _reset(self) -> None:
+        self.keys = np.zeros(_MIN_SLOTS, dtype=np.uint64)
+        self.counts = np.zeros(_MIN_SLOTS, dtype=np.int32)
+        self.used = 0  # occupied slots (a key whose count fell back to 0 keeps its slot until a rehash)
+        self.zero = 0  # count of the anchor 0
+        self.seen = -1  # last article seq counted; -1: not loaded yet
+        self.undo: list[np.ndarray] = []
         self.pending_seq = 0
 
     # ---------------------------------------------------------------- keeping up with the file
@@ -56,72 +121,79 @@ class DocFreq:
         if newest == self.seen:
             return
         if newest < self.seen:  # the file was replaced by an older one: start again
-            self.__init__()
-        blobs = [r[0] for r in con.execute("SELECT anchors FROM articles WHERE seq > ? ORDER BY seq", (max(self.seen, 0),))]
-        hashes = np.frombuffer(b"".join(blobs), dtype="<u8").astype(np.uint64)
-        if self.seen < 0:
-            self.keys, counts = np.unique(hashes, return_counts=True)
-            self.counts = counts.astype(np.int64)
-        else:
-            self.delta.update(hashes.tolist())
-            self._maybe_fold()
+            self._reset()
+        since = (max(self.seen, 0),)
+        total = con.execute("SELECT coalesce(sum(length(anchors)), 0) / 8 FROM articles WHERE seq > ?", since).fetchone()[0]
+        self._reserve(self.used + total)  # one allocation, not a doubling after doubling
+        cur = con.execute("SELECT anchors FROM articles WHERE seq > ? ORDER BY seq", since)
+        while True:
+            blobs = cur.fetchmany(50_000)
+            if not blobs:
+                break
+            self._count(np.frombuffer(b"".join(r[0] for r in blobs), dtype="<u8").astype(np.uint64), 1)
         self.seen = newest
+
+    def _count(self, hashes: np.ndarray, delta: int) -> None:
+        self._reserve(self.used + hashes.shape[0])
+        fresh, zero = _add(self.keys, self.counts, hashes, delta)
+        self.used += fresh
+        self.zero += zero
+
+    def _reserve(self, need: int) -> None:
+        """Grow the table (doubling) until ``need`` keys keep it at most 3/4 full: linear probing
+        with a well-mixed hash then averages about 2.5 probes for a key that is there."""
+        size = self.keys.shape[0]
+        if need * 4 <= size * 3:
+            return
+        while need * 4 > size * 3:
+            size *= 2
+        keys, counts = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.int32)
+        _rehash(self.keys, self.counts, keys, counts)
+        self.keys, self.counts = keys, counts
+        self.used = int(np.count_nonzero(keys))
 
     # ---------------------------------------------------------------- the open transaction
     def add(self, hashes: np.ndarray, seq: int | None = None) -> None:
-        """Count one article's anchors (sorted unique ``uint64``) in the open transaction."""
-        self.pending.update(hashes.tolist())
+        """Count one article's anchors (``uint64``, unique) in the open transaction."""
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        if hashes.shape[0]:
+            self._count(hashes, 1)
+            self.undo.append(hashes)
         if seq is not None:
             self.pending_seq = max(self.pending_seq, seq)
 
     def commit(self) -> None:
-        self.delta.update(self.pending)
-        self.pending.clear()
+        self.undo.clear()
         self.seen = max(self.seen, self.pending_seq)
         self.pending_seq = 0
-        self._maybe_fold()
 
     def rollback(self) -> None:
-        self.pending.clear()
+        for hashes in reversed(self.undo):
+            self._count(hashes, -1)
+        self.undo.clear()
         self.pending_seq = 0
 
     # ---------------------------------------------------------------- reading
     def of(self, hashes: np.ndarray) -> np.ndarray:
         """The counts (``int64``) of ``hashes`` (``uint64``; 0 for an anchor never seen)."""
-        hashes = np.asarray(hashes, dtype=np.uint64)
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         out = np.zeros(hashes.shape[0], dtype=np.int64)
-        if self.keys.shape[0]:
-            at = np.minimum(np.searchsorted(self.keys, hashes), self.keys.shape[0] - 1)
-            hit = self.keys[at] == hashes
-            out[hit] = self.counts[at[hit]]
-        if self.delta or self.pending:
-            d, p = self.delta, self.pending
-            out += np.fromiter((d.get(h, 0) + p.get(h, 0) for h in hashes.tolist()), dtype=np.int64, count=hashes.shape[0])
+        _get(self.keys, self.counts, hashes, self.zero, out)
         return out
 
+    def __len__(self) -> int:
+        """Distinct anchors with a non-zero count."""
+        return int(np.count_nonzero(self.counts)) + (1 if self.zero else 0)
+
+    @property
+    def nbytes(self) -> int:
+        return self.keys.nbytes + self.counts.nbytes
+
     def as_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every committed count as (sorted keys, counts): for consistency checks."""
-        self._fold()
-        return self.keys, self.counts
-
-    # ---------------------------------------------------------------- merging
-    def _maybe_fold(self) -> None:
-        if len(self.delta) > max(_MIN_FOLD, self.keys.shape[0] // _FOLD_SHARE):
-            self._fold()
-
-    def _fold(self) -> None:
-        if not self.delta:
-            return
-        keys = np.fromiter(self.delta.keys(), dtype=np.uint64, count=len(self.delta))
-        counts = np.fromiter(self.delta.values(), dtype=np.int64, count=len(self.delta))
+        """Every non-zero count as (sorted keys, counts): for consistency checks and tests."""
+        held = self.counts != 0
+        keys, counts = self.keys[held], self.counts[held].astype(np.int64)
+        if self.zero:
+            keys, counts = np.append(keys, np.uint64(0)), np.append(counts, self.zero)
         order = np.argsort(keys)
-        keys, counts = keys[order], counts[order]
-        at = np.searchsorted(self.keys, keys)
-        hit = np.zeros(keys.shape[0], dtype=bool)
-        if self.keys.shape[0]:
-            hit = self.keys[np.minimum(at, self.keys.shape[0] - 1)] == keys
-        self.counts[at[hit]] += counts[hit]  # keys are unique: no two updates of one slot
-        new = ~hit
-        self.keys = np.insert(self.keys, at[new], keys[new])
-        self.counts = np.insert(self.counts, at[new], counts[new])
-        self.delta.clear()
+        return keys[order], counts[order]
