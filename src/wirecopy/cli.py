@@ -234,6 +234,12 @@ cli.add_command(eval_cmd)
 _INDEX_BATCH = 500
 
 
+_WINDOW_HELP = (
+    "Only look for matches among articles dated within this many days (either side). Given when the index "
+    "is created, it also sets the index's time buckets, which keep writing fast as the index grows."
+)
+
+
 def _open_index(path: str, config: ClusterConfig | None, window_days: float | None):
     """Open an index; matching settings from the command line only apply when it is created."""
     from .index import StoryIndex
@@ -249,7 +255,7 @@ def index_group() -> None:
 @index_group.command("add")
 @click.argument("index_path", metavar="INDEX", type=click.Path(dir_okay=False))
 @input_options
-@click.option("--window-days", type=float, default=None, help="Only look for matches among articles dated at most this many days earlier.")
+@click.option("--window-days", type=float, default=None, help=_WINDOW_HELP)
 @click.option("--batch-size", type=click.IntRange(1), default=_INDEX_BATCH, show_default=True, help="Articles per transaction.")
 @handle_errors
 def index_add_cmd(index_path, inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, window_days, batch_size):
@@ -282,7 +288,7 @@ def index_add_cmd(index_path, inputs, fmt, id_field, text_field, title_field, da
 @index_group.command("query")
 @click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, dir_okay=False))
 @input_options
-@click.option("--window-days", type=float, default=None, help="Only look for matches among articles dated at most this many days earlier.")
+@click.option("--window-days", type=float, default=None, help=_WINDOW_HELP)
 @handle_errors
 def index_query_cmd(index_path, inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, window_days):
     """Print which story each article of the input would join, without adding it to INDEX."""
@@ -312,7 +318,7 @@ def index_export_cmd(index_path, output, stories_path):
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--token", envvar="WIRECOPY_TOKEN", default=None, help="Require 'Authorization: Bearer TOKEN' (or set WIRECOPY_TOKEN).")
 @click.option("--allow-unauthenticated-remote", is_flag=True, help="Bind a non-loopback address without a token.")
-@click.option("--window-days", type=float, default=None, help="Only look for matches among articles dated at most this many days earlier.")
+@click.option("--window-days", type=float, default=None, help=_WINDOW_HELP)
 @click.option("--max-body-bytes", type=click.IntRange(1), default=16 * 1024 * 1024, show_default=True, help="Larger request bodies are refused (413).")
 @click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Grouping level of a new index.")
 @handle_errors
