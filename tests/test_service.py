@@ -186,3 +186,43 @@ def test_concurrent_clients_get_consistent_answers(index):
     for i in range(12):
         assert len({exported[f"a{i}-{c}"] for c in range(3)}) == 1
     assert len(set(exported.values())) == 12 and index.check() == []
+
+
+def _readme_session() -> list[tuple[list[str], list[str]]]:
+    """The README's curl session: (command tokens, expected output lines) per `$` prompt."""
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    start = text.index("```console\n$ curl")
+    block = text[start + len("```console\n") : text.index("```", start + 10)]
+    steps: list[tuple[list[str], list[str]]] = []
+    command: list[str] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            command = [line[2:]]
+            steps.append((command, []))
+        elif command and command[-1].endswith("\\"):
+            command[-1] = command[-1][:-1] + " " + line.strip()
+        else:
+            steps[-1][1].append(line)
+    return [(shlex.split(c[0]), out) for c, out in steps]
+
+
+def test_the_readme_curl_session_answers_as_written(index):
+    """Every request of the README's session gets the answer printed there (same bytes of JSON)."""
+    app = create_app(index)
+    steps = _readme_session()
+    assert len(steps) >= 5
+    for tokens, expected in steps:
+        assert tokens[:2] == ["curl", "-s"]
+        method = tokens[tokens.index("-X") + 1] if "-X" in tokens else "GET"
+        url = next(t for t in tokens if t.startswith("localhost:"))
+        path = url[url.index("/") :]
+        body = tokens[tokens.index("-d") + 1] if "-d" in tokens else None
+        r = one(app, method, path, content=body, headers={"content-type": "application/json"} if body else {})
+        if "|" in tokens:  # `| python3 -m json.tool | head -N`
+            lines = json.dumps(r.json(), indent=4).splitlines()
+            assert lines[: len(expected)] == expected
+        else:
+            assert expected == [r.text]
