@@ -403,3 +403,32 @@ def test_document_frequencies_match_a_plain_count(steps):
         assert len(counts) == len(truth)
     finally:
         _docfreq._MIN_SLOTS = saved
+
+
+def test_an_article_stored_during_a_count_is_counted_once(tmp_path, example_docs):
+    """Counting outside a transaction reads several snapshots: an article another process commits
+    between them is counted by the next count, not twice."""
+    from wirecopy.index._docfreq import DocFreq
+
+    docs = _docs(example_docs)
+    with StoryIndex(tmp_path / "i.db") as writer:
+        writer.add(docs[:3])
+        reader = sqlite3.connect(tmp_path / "i.db", isolation_level=None)
+
+        class Racy:  # another writer commits right after the newest seq has been read
+            fired = False
+
+            def execute(self, sql, params=()):
+                rows = reader.execute(sql, params).fetchall()
+                if "max(seq)" in sql and not Racy.fired:
+                    Racy.fired = True
+                    writer.add(docs[3:6])
+                return reader.execute("SELECT ?", (rows[0][0],)) if "max(seq)" in sql else reader.execute(sql, params)
+
+        counts, truth = DocFreq(), DocFreq()
+        counts.sync(Racy())
+        assert Racy.fired and counts.seen == 3
+        counts.sync(reader)
+        truth.sync(reader)
+        assert all(np.array_equal(x, y) for x, y in zip(counts.as_arrays(), truth.as_arrays()))
+        reader.close()

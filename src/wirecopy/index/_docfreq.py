@@ -122,10 +122,12 @@ class DocFreq:
             return
         if newest < self.seen:  # the file was replaced by an older one: start again
             self._reset()
-        since = (max(self.seen, 0),)
-        total = con.execute("SELECT coalesce(sum(length(anchors)), 0) / 8 FROM articles WHERE seq > ?", since).fetchone()[0]
+        # bounded by `newest`: outside a transaction each statement reads its own snapshot, and an
+        # article committed in between must be counted by the next sync, not by this one too
+        span = (max(self.seen, 0), newest)
+        total = con.execute("SELECT coalesce(sum(length(anchors)), 0) / 8 FROM articles WHERE seq > ? AND seq <= ?", span).fetchone()[0]
         self._reserve(self.used + total)  # one allocation, not a doubling after doubling
-        cur = con.execute("SELECT anchors FROM articles WHERE seq > ? ORDER BY seq", since)
+        cur = con.execute("SELECT anchors FROM articles WHERE seq > ? AND seq <= ? ORDER BY seq", span)
         while True:
             blobs = cur.fetchmany(50_000)
             if not blobs:
