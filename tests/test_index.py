@@ -390,9 +390,9 @@ def test_document_frequencies_match_a_plain_count(steps):
         for seq, (anchors, keep) in enumerate(steps, 1):
             # few distinct values, spread over the 64 bits; 0 stays 0
             hashes = np.unique(np.array(sorted(anchors), dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-            counts.add(hashes, seq)
+            counts.add(hashes)
             if keep:
-                counts.commit()
+                counts.commit(seq)
                 truth.update(hashes.tolist())
             else:
                 counts.rollback()

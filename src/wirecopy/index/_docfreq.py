@@ -31,7 +31,7 @@ import sqlite3
 import numba
 import numpy as np
 
-__all__ = ["DocFreq"]
+__all__ = ["DocFreq", "newest_article"]
 
 _MIN_SLOTS = 1 << 16  # a power of two
 
@@ -98,6 +98,11 @@ def _rehash(keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray, new_coun
             new_counts[j] = counts[i]
 
 
+def newest_article(con: sqlite3.Connection) -> int:
+    """The last article seq stored (0 for an empty index): how far the counts must reach."""
+    return con.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
+
+
 class DocFreq:
     """Document frequency of every anchor of the stored articles (plus the open transaction's)."""
 
@@ -111,13 +116,12 @@ class DocFreq:
         self.zero = 0  # count of the anchor 0
         self.seen = -1  # last article seq counted; -1: not loaded yet
         self.undo: list[np.ndarray] = []
-        self.pending_seq = 0
 
     # ---------------------------------------------------------------- keeping up with the file
     def sync(self, con: sqlite3.Connection) -> None:
         """Count the articles stored since the last sync (all of them the first time). Call it at the
         start of a transaction, before this connection has written anything."""
-        newest = con.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
+        newest = newest_article(con)
         if newest == self.seen:
             return
         if newest < self.seen:  # the file was replaced by an older one: start again
@@ -136,7 +140,8 @@ class DocFreq:
         self.seen = newest
 
     def _count(self, hashes: np.ndarray, delta: int) -> None:
-        self._reserve(self.used + hashes.shape[0])
+        if delta > 0:  # taking counts out (a rollback) places no new key
+            self._reserve(self.used + hashes.shape[0])
         fresh, zero = _add(self.keys, self.counts, hashes, delta)
         self.used += fresh
         self.zero += zero
@@ -155,25 +160,23 @@ class DocFreq:
         self.used = int(np.count_nonzero(keys))
 
     # ---------------------------------------------------------------- the open transaction
-    def add(self, hashes: np.ndarray, seq: int | None = None) -> None:
+    def add(self, hashes: np.ndarray) -> None:
         """Count one article's anchors (``uint64``, unique) in the open transaction."""
         hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         if hashes.shape[0]:
             self._count(hashes, 1)
             self.undo.append(hashes)
-        if seq is not None:
-            self.pending_seq = max(self.pending_seq, seq)
 
-    def commit(self) -> None:
+    def commit(self, newest: int) -> None:
+        """The transaction committed; ``newest`` is the file's last article seq, read inside it (the
+        transaction holds the write lock from its sync on, so every article up to it is counted)."""
         self.undo.clear()
-        self.seen = max(self.seen, self.pending_seq)
-        self.pending_seq = 0
+        self.seen = newest
 
     def rollback(self) -> None:
         for hashes in reversed(self.undo):
             self._count(hashes, -1)
         self.undo.clear()
-        self.pending_seq = 0
 
     # ---------------------------------------------------------------- reading
     def of(self, hashes: np.ndarray) -> np.ndarray:

@@ -65,7 +65,7 @@ from ..core.ingest import parse_date
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import Corpus
 from ..core.verify import accept, score_pairs
-from ._docfreq import DocFreq
+from ._docfreq import DocFreq, newest_article
 from ._schema import SCHEMA_VERSION, migrate
 
 __all__ = ["StoryIndex", "Placement", "NewText", "in_date_order"]
@@ -245,9 +245,9 @@ class StoryIndex:
     def _settle_buckets(self) -> float | None:
         """The index's time-bucket width in days, fixed at creation: the window it was created with
         (at least one day), or ``None`` (one bucket) for an index created without a window."""
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'bucket_days'").fetchone()
-        if row is not None:
-            return float(row[0])
+        stored = self._meta_float("bucket_days")
+        if stored is not None:
+            return stored
         if self.window_days is None or self._con.execute("SELECT 1 FROM articles LIMIT 1").fetchone():
             return None  # no window, or a one-bucket index from before buckets (schema 1) that holds articles
         width = max(float(self.window_days), 1.0)
@@ -292,8 +292,9 @@ class StoryIndex:
             self._dfs.rollback()
             raise
         if keep:
+            newest = newest_article(self._con)
             self._con.execute("COMMIT")
-            self._dfs.commit()
+            self._dfs.commit(newest)
         else:
             self._con.execute("ROLLBACK")
             self._dfs.rollback()
@@ -549,7 +550,6 @@ class StoryIndex:
             (doc.id, f.text_hash, doc.title, doc.date, None if np.isnan(f.day) else f.day, window_day, doc.source, f.credit, doc.url, _blob(f.hashes), story),
         )
         seq = cur.lastrowid
-        self._dfs.add(f.hashes[:0], seq)
         for s in linked:
             if s != story:
                 con.execute("UPDATE articles SET story = ? WHERE story = ?", (story, s))
