@@ -49,7 +49,8 @@ from ..core.fingerprint import fingerprint_texts
 from ..core.ingest import SkipReport, parse_date, validate_record
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import ClusterResult, summarise_stories
-from ..core.verify import accept, score_pairs
+from ..core.decide import accept
+from ..core.verify import score_pairs
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession

@@ -63,14 +63,19 @@ class Evaluation:
 
 
 def find_gold(folder: str) -> tuple[str, str]:
-    """(docs.jsonl, gold.jsonl or pairs.csv) of a data set folder."""
-    docs = os.path.join(folder, "docs.jsonl")
-    if not os.path.isfile(docs):
-        raise InputError("data set folder has no docs.jsonl", source=folder)
-    for name in ("gold.jsonl", "pairs.csv"):
-        if os.path.isfile(os.path.join(folder, name)):
-            return docs, os.path.join(folder, name)
-    raise InputError("data set folder has neither gold.jsonl nor pairs.csv", source=folder)
+    """(docs, gold) of a data set folder: ``docs.jsonl`` and ``gold.jsonl`` or ``pairs.csv``, each
+    possibly gzipped (``docs.jsonl.gz``, as big sets ship)."""
+
+    def first(*names: str) -> str | None:
+        return next((os.path.join(folder, n) for n in names if os.path.isfile(os.path.join(folder, n))), None)
+
+    docs = first("docs.jsonl", "docs.jsonl.gz")
+    if docs is None:
+        raise InputError("data set folder has no docs.jsonl (or docs.jsonl.gz)", source=folder)
+    gold = first("gold.jsonl", "gold.jsonl.gz", "pairs.csv")
+    if gold is None:
+        raise InputError("data set folder has neither gold.jsonl(.gz) nor pairs.csv", source=folder)
+    return docs, gold
 
 
 def _doc_relation_recall(gold: GoldStories, predicted: dict[str, str]) -> dict[str, float | None]:

@@ -64,7 +64,8 @@ from ..core.fingerprint import Fingerprints, fingerprint_texts, shingle_spans
 from ..core.ingest import parse_date
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import Corpus
-from ..core.verify import accept, score_pairs
+from ..core.decide import accept
+from ..core.verify import score_pairs
 from ._docfreq import DocFreq, newest_article
 from ._schema import SCHEMA_VERSION, migrate
 
