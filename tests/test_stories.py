@@ -207,3 +207,31 @@ def test_live_index_keeps_heavy_copies_together_and_bridges_apart(tmp_path):
         assert ix.check() == []
     assert len({live[d["id"]] for d in docs if d["id"] != bridge}) == 1
     assert live[bridge] != live[member]
+
+
+# --------------------------------------------------------------------------------------------- tables and briefs
+
+TABLE = (
+    "Oper shr 24 cts vs 19 cts\n\nOper net 1,096,332 vs 794,711\n\nRevs 803,085 vs 442,420\n\nSix mths\n\n"
+    "Oper shr 53 cts vs 43 cts\n\nOper net 2,375,844 vs 1,741,437\n\nRevs 1,471,257 vs 768,683\n\nReuter"
+)
+OTHER_TABLE = (
+    "Shr 57 cts vs 27 cts\n\nNet 1,002,000 vs 470,000\n\nSales 15.9 mln vs 12.0 mln\n\nSix mths\n\n"
+    "Shr 1.02 dlrs vs 61 cts\n\nNet 1,790,000 vs 1,060,000\n\nSales 31.2 mln vs 24.5 mln\n\nReuter"
+)
+
+
+def test_tables_are_matched_by_their_figures():
+    """A results table re-sent is a copy, a correction of one figure a version; the same template with
+    another company's figures is another story; one or two lines with figures (date lines) make no anchors."""
+    corrected = TABLE.replace("803,085", "813,085")
+    docs = [
+        {"id": "t1", "text": TABLE, "date": "1987-03-17"},
+        {"id": "t1-resent", "text": TABLE, "date": "1987-03-17"},
+        {"id": "t1-corrected", "text": corrected, "date": "1987-03-18"},
+        {"id": "t2", "text": OTHER_TABLE, "date": "1987-03-17"},
+    ]
+    story = stories_of(wirecopy.cluster(docs, CONFIG))
+    assert story["t1"] == story["t1-resent"] == story["t1-corrected"] != story["t2"]
+    dated = "Posted Mar 4, 1987\nUpdated March 4, 1987\n\n" + SEED["004"]
+    assert np.array_equal(fingerprint_texts([dated]).hashes, fingerprint_texts([SEED["004"]]).hashes)
