@@ -398,7 +398,7 @@ def explain_in_corpus(
         same_story=bool(path),
         level=config.level,
         scores=scores,
-        reasons=_reasons(config, rel, linked, verdict, apart, corpus, ia, ib, ev, path),
+        reasons=_reasons(config, rel, linked, verdict, c, j, apart, corpus, ia, ib, ev, path),
         shared=ev.shared,
         only_a=ev.only_a,
         only_b=ev.only_b,
@@ -436,8 +436,11 @@ def _path(pairs: np.ndarray, ia: int, ib: int) -> list[int] | None:
     return out[::-1]
 
 
-def _reasons(config, rel, linked, verdict, apart, corpus, ia, ib, ev, path) -> list[str]:
-    out = [f"verdict ({config.level} level): {verdict}"]
+def _reasons(config, rel, linked, verdict, c, j, apart, corpus, ia, ib, ev, path) -> list[str]:
+    out = [
+        f"{c:.0%} of the smaller text's story prose is in the other (containment {c:.3f}; Jaccard {j:.3f})",
+        f"verdict at level {config.level}: {verdict}",
+    ]
     if apart is not None and config.max_days is not None:
         out.append(f"dated {apart:.2f} days apart (limit {config.max_days:g})" + (" - met" if apart <= config.max_days else " - not met"))
     if linked and not path:
