@@ -1,5 +1,6 @@
-"""Stage 6 — cluster: connected components of the verified links, a canonical article per story, and
-each member's relation to it.
+"""Stage 6b — cluster: a canonical article per story (stories are formed by :mod:`.stories`), and each
+member's relation to it; plus ``union_find`` (connected components: the peers' clustering in the
+benchmarks, and the reference the Spark engine's components are tested against).
 
 **Canonical policy** (what a news user expects, never "whichever came first in the file"):
 

@@ -34,23 +34,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .cluster import _find
 from .decide import LINKED, verdict, verdict_params
 from .fingerprint import signatures
 from .verify import _score_one
 
 __all__ = ["form_stories", "link_order"]
-
-
-@numba.njit(cache=True, nogil=True)
-def _find(parent, x):
-    root = x
-    while parent[root] != root:
-        root = parent[root]
-    while parent[x] != root:
-        nxt = parent[x]
-        parent[x] = root
-        x = nxt
-    return root
 
 
 @numba.njit(cache=True, nogil=True)

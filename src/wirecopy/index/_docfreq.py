@@ -132,6 +132,20 @@ def _rehash(keys: np.ndarray, counts: np.ndarray, distinct: np.ndarray, new_keys
             new_distinct[j] = distinct[i]
 
 
+def _grown(keys: np.ndarray, need: int, *values: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """``keys`` and its value arrays rehashed into a table large enough for ``need`` keys at most 3/4
+    full (doubling), or ``None`` when it already is."""
+    size = keys.shape[0]
+    if need * 4 <= size * 3:
+        return None
+    while need * 4 > size * 3:
+        size *= 2
+    new = [np.zeros(size, dtype=np.uint64)] + [np.zeros(size, dtype=np.int32) for _ in values]
+    first, second = values[0], values[1] if len(values) > 1 else values[0]
+    _rehash(keys, first, second, new[0], new[1], new[2] if len(values) > 1 else np.zeros(size, dtype=np.int32))
+    return tuple(new)
+
+
 def newest_article(con: sqlite3.Connection) -> int:
     """The last article seq stored (0 for an empty index): how far the counts must reach."""
     return con.execute("SELECT coalesce(max(seq), 0) FROM articles").fetchone()[0]
@@ -192,28 +206,19 @@ class DocFreq:
         self.texts_used += texts
 
     def _reserve(self, need: int) -> None:
-        """Grow the table (doubling) until ``need`` keys keep it at most 3/4 full: linear probing
-        with a well-mixed hash then averages about 2.5 probes for a key that is there."""
-        size = self.keys.shape[0]
-        if need * 4 <= size * 3:
-            return
-        while need * 4 > size * 3:
-            size *= 2
-        keys, counts, distinct = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.int32)
-        _rehash(self.keys, self.counts, self.distinct, keys, counts, distinct)
-        self.keys, self.counts, self.distinct = keys, counts, distinct
-        self.used = int(np.count_nonzero(keys))
+        """Grow the anchor table (doubling) until ``need`` keys keep it at most 3/4 full: linear
+        probing with a well-mixed hash then averages about 2.5 probes for a key that is there."""
+        grown = _grown(self.keys, need, self.counts, self.distinct)
+        if grown is not None:
+            self.keys, self.counts, self.distinct = grown
+            self.used = int(np.count_nonzero(self.keys))
 
     def _reserve_texts(self, need: int) -> None:
-        size = self.texts.shape[0]
-        if need * 4 <= size * 3:
-            return
-        while need * 4 > size * 3:
-            size *= 2
-        texts, counts, unused = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.int32)
-        _rehash(self.texts, self.text_counts, self.text_counts, texts, counts, unused)
-        self.texts, self.text_counts = texts, counts
-        self.texts_used = int(np.count_nonzero(texts))
+        """The same for the table of text signatures."""
+        grown = _grown(self.texts, need, self.text_counts)
+        if grown is not None:
+            self.texts, self.text_counts = grown
+            self.texts_used = int(np.count_nonzero(self.texts))
 
     # ---------------------------------------------------------------- the open transaction
     def add(self, hashes: np.ndarray) -> None:
