@@ -191,6 +191,7 @@ def test_a_schema_1_index_is_migrated_in_place(tmp_path, example_docs):
         "CREATE TABLE anchor_df (hash INTEGER PRIMARY KEY, df INTEGER NOT NULL)",
         "INSERT INTO anchor_df SELECT hash, count(*) FROM postings GROUP BY hash",
         "DROP TABLE buckets",
+        "ALTER TABLE articles DROP COLUMN checksum",
         "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
     ):
         con.execute(statement)

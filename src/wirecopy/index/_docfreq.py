@@ -22,11 +22,16 @@ Every article's sorted anchors are (``articles.anchors``), and they are the coun
   and remembered, so that a rollback — a refused batch, a ``query`` — takes them out again.
 
 The key 0 marks an empty slot; an anchor whose hash is 0 is counted in a slot of its own.
+
+Changes come from one writer at a time (the index's write lock); reads (:meth:`of`) may come from
+other threads at the same time (a story read while a batch is placed), so the table's arrays are
+swapped and updated under a small lock of their own.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import numba
 import numpy as np
@@ -107,11 +112,17 @@ class DocFreq:
     """Document frequency of every anchor of the stored articles (plus the open transaction's)."""
 
     def __init__(self) -> None:
+        self._guard = threading.Lock()  # readers never see a table half swapped or half updated
         self._reset()
 
+    @property
+    def loaded(self) -> bool:
+        return self.seen >= 0
+
     def _reset(self) -> None:
-        self.keys = np.zeros(_MIN_SLOTS, dtype=np.uint64)
-        self.counts = np.zeros(_MIN_SLOTS, dtype=np.int32)
+        with self._guard:
+            self.keys = np.zeros(_MIN_SLOTS, dtype=np.uint64)
+            self.counts = np.zeros(_MIN_SLOTS, dtype=np.int32)
         self.used = 0  # occupied slots (a key whose count fell back to 0 keeps its slot until a rehash)
         self.zero = 0  # count of the anchor 0
         self.seen = -1  # last article seq counted; -1: not loaded yet
@@ -142,7 +153,8 @@ class DocFreq:
     def _count(self, hashes: np.ndarray, delta: int) -> None:
         if delta > 0:  # taking counts out (a rollback) places no new key
             self._reserve(self.used + hashes.shape[0])
-        fresh, zero = _add(self.keys, self.counts, hashes, delta)
+        with self._guard:
+            fresh, zero = _add(self.keys, self.counts, hashes, delta)
         self.used += fresh
         self.zero += zero
 
@@ -155,8 +167,9 @@ class DocFreq:
         while need * 4 > size * 3:
             size *= 2
         keys, counts = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.int32)
-        _rehash(self.keys, self.counts, keys, counts)
-        self.keys, self.counts = keys, counts
+        with self._guard:
+            _rehash(self.keys, self.counts, keys, counts)
+            self.keys, self.counts = keys, counts
         self.used = int(np.count_nonzero(keys))
 
     # ---------------------------------------------------------------- the open transaction
@@ -183,7 +196,8 @@ class DocFreq:
         """The counts (``int64``) of ``hashes`` (``uint64``; 0 for an anchor never seen)."""
         hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         out = np.zeros(hashes.shape[0], dtype=np.int64)
-        _get(self.keys, self.counts, hashes, self.zero, out)
+        with self._guard:
+            _get(self.keys, self.counts, hashes, self.zero, out)
         return out
 
     def __len__(self) -> int:
