@@ -122,7 +122,8 @@ def create_app(
         if exc.status_code == 404:
             message = f"no route {request.url.path!r}: see /docs for the API"
         elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path!r} (allowed: {(exc.headers or {}).get('allow', '?')})"
+            allow = next((v for k, v in (exc.headers or {}).items() if k.lower() == "allow"), "?")
+            message = f"{request.method} is not allowed on {request.url.path!r} (allowed: {allow})"
         else:
             message = str(exc.detail)
         return error(exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"), message, headers=exc.headers)
