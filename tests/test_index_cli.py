@@ -71,7 +71,7 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path):
     """`serve --host 0.0.0.0` without a token exits with an error instead of binding."""
     r = CliRunner().invoke(cli, ["serve", "--index", str(tmp_path / "x.db"), "--host", "0.0.0.0"], env={"WIRECOPY_TOKEN": ""})
     assert r.exit_code == 2 and "without a token" in r.stderr
-    assert "serving" not in r.stderr and not (tmp_path / "x.db").exists()  # refused before announcing or creating anything
+    assert "wirecopy: serving" not in r.stderr and not (tmp_path / "x.db").exists()  # refused before announcing or creating anything
 
 
 def _tamper(db, sql: str, *params) -> None:

@@ -475,11 +475,13 @@ class StoryIndex:
             row = con.execute("SELECT seq FROM articles WHERE id = ?", (article_id,)).fetchone()
             if row is None:
                 return None
+            held = con.execute("SELECT id FROM articles WHERE seq = ?", (row[0],)).fetchone()
+            if held is None or held[0] != article_id:
+                raise damaged_row(self.path, f"the id index points article {article_id!r} at row {row[0]}, which holds {held and held[0]!r}")
             self._verify(con, f"WHERE a.seq = {int(row[0])}")
             found = self._assignments(f"WHERE a.seq = {int(row[0])}", con=con)
-            if not found or found[0].id != article_id:
-                what = f"holds {found[0].id!r}" if found else "cannot be read with its story"
-                raise damaged_row(self.path, f"the id index points {article_id!r} at row {row[0]}, which {what}")
+            if not found:
+                raise damaged_row(self.path, f"article {article_id!r} (row {row[0]}) cannot be read with its story")
             url = con.execute("SELECT url FROM articles WHERE seq = ?", (row[0],)).fetchone()[0]
             return {**found[0].as_dict(), "url": url}
 
@@ -589,6 +591,10 @@ class StoryIndex:
                 for seq, *values, stored in cur:
                     if stored is None or bytes(stored) != row_checksum(*values):
                         problems.append(f"the row of article {values[0]!r} (row {seq}) fails its checksum")
+                in_rows = {r[0] for r in con.execute("SELECT id FROM articles NOT INDEXED")}
+                in_index = {r[0] for r in con.execute("SELECT id FROM articles INDEXED BY sqlite_autoindex_articles_1")}
+                problems.extend(f"the id index lists article {i!r}, which no row holds (a row's id was changed?)" for i in sorted(in_index - in_rows)[:100])
+                problems.extend(f"the row of article {i!r} is missing from the id index" for i in sorted(in_rows - in_index)[:100])
 
             def doc_freqs() -> None:
                 self._dfs.sync(con)
