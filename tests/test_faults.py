@@ -24,7 +24,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO, outlet_page, random_body
+from conftest import EXAMPLE, REPO, outlet_page, random_body
 from test_service_process import server as _server
 from wirecopy import Document, StorageError, WirecopyError
 from wirecopy.cli import cli
@@ -202,8 +202,13 @@ def test_random_damaged_pages_are_never_served(pristine, tmp_path, trial):
             added = False
         if seen["refused"] or not added or ix.damage is not None:
             assert problems, f"damage showed (pages {pages}) but the full check found nothing"
-    r = CliRunner().invoke(cli, ["index", "check", str(copy), "--full", "--json"])
+    runner = CliRunner()
+    r = runner.invoke(cli, ["index", "check", str(copy), "--full", "--json"])
     assert r.exit_code in (0, 1) and json.loads(r.stdout)["ok"] is (r.exit_code == 0)
+    for args in (["index", "export", str(copy)], ["index", "add", str(copy), str(EXAMPLE), "-q"]):
+        r = runner.invoke(cli, args)  # a one-line error or a clean run, never a traceback
+        assert r.exit_code in (0, 1, 2) and (r.exit_code == 0 or r.stderr.startswith("wirecopy: error: ")), (args, r.output)
+        assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
 
 
 def test_an_id_changed_inside_its_row_is_an_error_naming_it(pristine, tmp_path):
@@ -246,6 +251,10 @@ def test_zeroed_postings_pages_stop_serve_and_answer_503(pristine, tmp_path):
     assert r.exit_code == 1 and "fails its quick check" in r.stderr and "wirecopy: serving" not in r.stderr
     r = runner.invoke(cli, ["index", "export", str(copy)])
     assert r.exit_code == 1 and "fails its quick check" in r.stderr
+    for command in ("query", "add"):  # these read postings: an error naming the file, not a traceback after some rows
+        r = runner.invoke(cli, ["index", command, str(copy), str(EXAMPLE), "-q"])
+        assert r.exit_code == 1 and r.stderr.startswith(f"wirecopy: error: {copy} is damaged"), r.output
+        assert isinstance(r.exception, SystemExit)
     with StoryIndex(copy) as ix:  # as if it had been damaged while serving
         app = create_app(ix)
         answers = [one(app, "POST", "/articles", json=_as_json(d)) for d in _docs(6, 1, seed=77, prefix="p")]

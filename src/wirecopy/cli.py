@@ -419,7 +419,7 @@ def index_restore_cmd(backup_path, index_path):
 @click.option("--allow-unauthenticated-remote", is_flag=True, help="Bind a non-loopback address without a token.")
 @click.option("--window-days", type=float, default=None, help=_WINDOW_HELP)
 @click.option("--max-body-bytes", type=click.IntRange(1), default=16 * 1024 * 1024, show_default=True, help="Larger request bodies are refused (413).")
-@click.option("--max-batch-articles", type=click.IntRange(1), default=1000, show_default=True, help="Larger batches are refused (413): one batch is one transaction, which holds the write lock.")
+@click.option("--max-batch-articles", type=click.IntRange(1), default=250, show_default=True, help="Larger batches are refused (413): one batch is one transaction, which holds the write lock.")
 @click.option("--lock-timeout", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True, help="Seconds a write waits for the write lock before answering 503 with Retry-After.")
 @click.option("--skip-check", is_flag=True, help="Serve without SQLite's quick check of the whole file first.")
 @click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Grouping level of a new index.")

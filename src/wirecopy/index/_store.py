@@ -49,11 +49,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import unicodedata
 import re
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager

@@ -35,8 +35,8 @@ from ..index import StoryIndex
 __all__ = ["create_app", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_BATCH_ARTICLES", "LOGGER"]
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-#: articles per POST: placing this many keeps one transaction around a second (docs/live.md, "Operating it")
-DEFAULT_MAX_BATCH_ARTICLES = 1000
+#: articles per POST: placing this many keeps one transaction under a second of CPU (docs/live.md, "Operating it")
+DEFAULT_MAX_BATCH_ARTICLES = 250
 LOGGER = logging.getLogger("wirecopy.service")
 
 _ARTICLE_SCHEMA = {
