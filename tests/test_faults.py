@@ -2,7 +2,7 @@
 
 Each test asserts the two things an operator relies on: nothing acknowledged is lost, and nothing
 wrong is served (a damaged index answers an error naming the problem, never another article's data,
-never a traceback). Marked ``faults``; part of the normal run (about a minute on a 2-core machine).
+never a traceback). Marked ``faults``; part of the normal run (35 CPU seconds, docs/live.md).
 """
 
 from __future__ import annotations

@@ -362,3 +362,21 @@ def wirecopy_doc(d: dict):
     from wirecopy import Document
 
     return Document(**{k: d.get(k) for k in ("id", "text", "title", "date", "source", "url")})
+
+
+def test_a_bug_answers_500_in_the_json_shape(index, monkeypatch):
+    """An unexpected exception (a bug) still answers the JSON error shape, with a 500."""
+    app = create_app(index)
+
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(index, "counts", broken)
+
+    async def go():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get("/health")
+
+    r = asyncio.run(go())
+    assert r.status_code == 500 and _error_shape(r)["code"] == "internal_error" and "RuntimeError" in r.json()["error"]["message"]

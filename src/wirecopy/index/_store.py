@@ -407,6 +407,8 @@ class StoryIndex:
         """Count what other processes stored, unless a write is in progress (it counts them itself)."""
         if self._lock.acquire(blocking=False):
             try:
+                if self._con.in_transaction:  # this thread's own write: it counts as it goes
+                    return
                 with translated(self.path, self._on_damage):
                     self._dfs.sync(self._con)
             finally:
