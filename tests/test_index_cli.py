@@ -141,3 +141,19 @@ def test_backup_then_restore_then_add_again(tmp_path):
     assert [r["status"] for r in rows] == ["exists"] * 6 + ["added"] * 4
     assert runner.invoke(cli, ["index", "check", db, "--full"]).exit_code == 0
     assert len(_rows(runner.invoke(cli, ["index", "export", db]).stdout)) == 10
+
+
+def test_restore_refuses_while_the_index_is_open(tmp_path):
+    """`index restore` over an index another connection has open (a running service) is refused, and
+    changes nothing."""
+    from wirecopy.index import StoryIndex
+
+    runner = CliRunner()
+    db, bak = str(tmp_path / "live.db"), str(tmp_path / "b.db")
+    runner.invoke(cli, ["index", "add", db, str(EXAMPLE), "-q"])
+    assert runner.invoke(cli, ["index", "backup", db, bak]).exit_code == 0
+    with StoryIndex(db) as ix:
+        ix.counts()
+        r = runner.invoke(cli, ["index", "restore", bak, db])
+        assert r.exit_code == 1 and "open in another process" in r.stderr, r.output
+        assert not list(tmp_path.glob("live.db.replaced-*")) and ix.check() == []
