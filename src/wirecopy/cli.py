@@ -331,7 +331,7 @@ def _refuse_if_damaged(index) -> None:
 
 @index_group.command("check")
 @click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, dir_okay=False))
-@click.option("--full", is_flag=True, help="Also SQLite's integrity_check, every row's checksum, the document frequencies recounted and every story's links (reads the whole file).")
+@click.option("--full", is_flag=True, help="Also SQLite's integrity_check, every row's checksum, the id index against the rows and the document frequencies recounted (reads the whole file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def index_check_cmd(index_path, full, as_json):
     """Check INDEX; exit 0 when it is sound, 1 when it is damaged or not an index (for cron jobs).

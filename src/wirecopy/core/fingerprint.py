@@ -27,7 +27,7 @@ import numpy as np
 
 from .normalise import BREAK, IDEO, TERM, WORD, char_classes, normalise
 
-__all__ = ["Fingerprints", "fingerprint_texts", "fingerprint_normalised", "gather", "shingle_spans"]
+__all__ = ["Fingerprints", "fingerprint_texts", "fingerprint_normalised", "gather", "shingle_spans", "signature", "signatures"]
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -239,6 +239,10 @@ class Fingerprints:
     def of(self, i: int) -> np.ndarray:
         return self.hashes[self.offsets[i] : self.offsets[i + 1]]
 
+    def signatures(self) -> np.ndarray:
+        """Per document, a 64-bit hash of its whole anchor set (:func:`signature`)."""
+        return signatures(self.hashes, self.offsets)
+
     @staticmethod
     def concat(parts: list[Fingerprints]) -> Fingerprints:
         if not parts:
@@ -304,3 +308,28 @@ def gather(fp: Fingerprints, order: np.ndarray) -> Fingerprints:
     """The fingerprints of documents ``order[0], order[1], ...`` (a permutation or a selection)."""
     order = np.ascontiguousarray(order, dtype=np.int64)
     return Fingerprints(*_gather(fp.hashes, fp.offsets, order))
+
+
+@numba.njit(cache=True, nogil=True)
+def signature(hashes, lo, hi):
+    """A 64-bit hash of the sorted anchors ``hashes[lo:hi]``: equal for two texts exactly when their
+    anchor sets are equal (up to hash collisions); 0 for a text without anchors, never 0 otherwise.
+    Identical texts, and page-wrapped copies whose furniture makes no anchors, have one signature,
+    which is how document frequencies count distinct texts (:func:`~.candidates.build_index`)."""
+    if hi <= lo:
+        return np.uint64(0)
+    s = np.uint64(hi - lo)
+    for i in range(lo, hi):
+        s = _mix(s ^ hashes[i]) * _ROLL_PRIME
+    s = _mix(s)
+    return s if s != 0 else np.uint64(1)
+
+
+@numba.njit(cache=True, nogil=True)
+def signatures(hashes, offsets):
+    """:func:`signature` of every document of a batch."""
+    n = offsets.shape[0] - 1
+    out = np.empty(n, dtype=np.uint64)
+    for d in range(n):
+        out[d] = signature(hashes, offsets[d], offsets[d + 1])
+    return out
