@@ -93,3 +93,58 @@ def test_config_validation():
         wirecopy.ClusterConfig(level="everything")
     with pytest.raises(wirecopy.ConfigError, match="power of two"):
         wirecopy.ClusterConfig(sample=3)
+
+
+def _gz_lines(n: int) -> bytes:
+    import gzip
+
+    lines = [json.dumps({"id": f"a{i}", "text": f"The council approved harbour plan {i} on Monday after a debate about costs {i}."}) for i in range(n)]
+    return gzip.compress(("\n".join(lines) + "\n").encode())
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv"])
+def test_a_truncated_gz_is_named_and_skip_keeps_what_came_before(tmp_path, kind):
+    """A .gz cut short is an error naming the file and the line (not 'Aborted!'); with --on-error skip
+    the records before the damage are kept and the damage is reported."""
+    import csv
+    import gzip
+    import io
+
+    if kind == "jsonl":
+        data = _gz_lines(3000)
+    else:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["id", "text"])
+        for i in range(3000):
+            w.writerow([f"a{i}", f"The council approved harbour plan {i} on Monday after a debate about costs {i}."])
+        data = gzip.compress(buf.getvalue().encode())
+    path = tmp_path / f"cut.{kind}.gz"
+    path.write_bytes(data[: len(data) // 2])
+    res = CliRunner().invoke(cli, ["cluster", str(path), "-q"])
+    assert res.exit_code == 2 and "Aborted" not in res.output
+    assert f"{path}:" in res.stderr and "truncated" in res.stderr
+    report = tmp_path / "skipped.jsonl"
+    res = CliRunner().invoke(cli, ["cluster", str(path), "-q", "--on-error", "skip", "--skip-report", str(report)])
+    assert res.exit_code == 0, res.stderr
+    ids = [json.loads(x)["id"] for x in res.stdout.splitlines()]
+    assert len(ids) > 100 and ids == [f"a{i}" for i in range(len(ids))]  # every record before the damage, in order
+    (skipped,) = [json.loads(x) for x in report.read_text().splitlines()]
+    assert skipped["source"] == str(path) and "truncated" in skipped["reason"]
+
+
+def test_a_file_named_gz_that_is_not_gzip_is_named(tmp_path):
+    """A plain file named .jsonl.gz is an error naming it and saying it is not gzip data."""
+    path = tmp_path / "plain.jsonl.gz"
+    path.write_text(json.dumps(GOOD) + "\n")
+    res = CliRunner().invoke(cli, ["cluster", str(path), "-q"])
+    assert res.exit_code == 2 and f"{path}:1" in res.stderr and "not gzip data" in res.stderr
+
+
+def test_a_csv_with_a_byte_order_mark_is_read(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark: the first column is still 'id'."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + f"id,text\nb1,{GOOD['text']}\nb2,{GOOD['text']} Again.\n".encode())
+    res = CliRunner().invoke(cli, ["cluster", str(path), "-q"])
+    assert res.exit_code == 0, res.stderr
+    assert [json.loads(x)["id"] for x in res.stdout.splitlines()] == ["b1", "b2"]

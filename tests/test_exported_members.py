@@ -6,7 +6,7 @@ def test_exported_members():
     assert sorted(wirecopy.__all__) == sorted(
         [
             "Assignment", "ClusterConfig", "ClusterResult", "ConfigError", "Document", "DuplicateIdError", "Explanation", "FieldMap", "StoryIndex",
-            "FormatError", "InputError", "MissingDependencyError", "SkipReport", "Skipped", "Story", "WirecopyError",
+            "FormatError", "IndexBusyError", "IndexDamagedError", "InputError", "MissingDependencyError", "StorageError", "SkipReport", "Skipped", "Story", "WirecopyError",
             "__version__", "cluster", "explain", "read",
         ]
     )
@@ -20,5 +20,7 @@ def test_errors_refine_builtins():
     assert issubclass(wirecopy.ConfigError, ValueError)
     assert issubclass(wirecopy.DuplicateIdError, wirecopy.InputError)
     assert issubclass(wirecopy.MissingDependencyError, ImportError)
-    for cls in (wirecopy.InputError, wirecopy.ConfigError, wirecopy.FormatError, wirecopy.MissingDependencyError):
+    assert issubclass(wirecopy.StorageError, OSError) and issubclass(wirecopy.IndexDamagedError, wirecopy.StorageError)
+    assert issubclass(wirecopy.IndexBusyError, TimeoutError)
+    for cls in (wirecopy.InputError, wirecopy.ConfigError, wirecopy.FormatError, wirecopy.MissingDependencyError, wirecopy.StorageError, wirecopy.IndexBusyError):
         assert issubclass(cls, wirecopy.WirecopyError)

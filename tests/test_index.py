@@ -191,6 +191,7 @@ def test_a_schema_1_index_is_migrated_in_place(tmp_path, example_docs):
         "CREATE TABLE anchor_df (hash INTEGER PRIMARY KEY, df INTEGER NOT NULL)",
         "INSERT INTO anchor_df SELECT hash, count(*) FROM postings GROUP BY hash",
         "DROP TABLE buckets",
+        "ALTER TABLE articles DROP COLUMN checksum",
         "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
     ):
         con.execute(statement)
@@ -432,3 +433,52 @@ def test_an_article_stored_during_a_count_is_counted_once(tmp_path, example_docs
         truth.sync(reader)
         assert all(np.array_equal(x, y) for x, y in zip(counts.as_arrays(), truth.as_arrays()))
         reader.close()
+
+
+def test_a_schema_2_index_gets_row_checksums_when_opened(tmp_path, example_docs):
+    """A version 2 file (no row checksums) is migrated on open: every existing row gets its checksum,
+    the answers are unchanged, and a full check is clean."""
+    docs = _docs(example_docs)
+    with StoryIndex(tmp_path / "i.db") as ix:
+        ix.add(docs[:6])
+        before = ix.export()
+    con = sqlite3.connect(tmp_path / "i.db", isolation_level=None)
+    con.execute("ALTER TABLE articles DROP COLUMN checksum")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.close()
+    with StoryIndex(tmp_path / "i.db") as ix:
+        assert ix.schema_versions == (2, SCHEMA_VERSION) == (2, 3)
+        assert ix.export() == before and ix.check(full=True) == []
+        ix.add(docs[6:])
+        assert ix.check(full=True) == []
+    con = sqlite3.connect(tmp_path / "i.db")
+    assert con.execute("SELECT count(*) FROM articles WHERE checksum IS NULL OR length(checksum) != 16").fetchone()[0] == 0
+    con.close()
+
+
+def test_a_0_byte_file_is_refused_not_served_as_a_new_index(tmp_path):
+    """A truncated (0-byte) index file is refused with a message naming it, and left as it is."""
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    with pytest.raises(FormatError, match=r"empty\.db is empty \(0 bytes\)"):
+        StoryIndex(empty)
+    assert empty.stat().st_size == 0
+
+
+def test_check_reports_what_each_level_looks_at(tmp_path, example_docs):
+    """The quick check finds broken story invariants; only the full one also finds a row whose data no
+    longer matches its checksum (which every read of that row refuses)."""
+    docs = _docs(example_docs)
+    with StoryIndex(tmp_path / "i.db") as ix:
+        ix.add(docs)
+        assert ix.check(full=False) == [] and ix.check(full=True) == []
+        con = sqlite3.connect(tmp_path / "i.db", isolation_level=None)
+        con.execute("UPDATE articles SET url = 'https://forged.example' WHERE id = ?", (docs[3].id,))
+        assert ix.check(full=False) == []
+        assert [p for p in ix.check(full=True) if docs[3].id in p and "checksum" in p]
+        with pytest.raises(wirecopy.IndexDamagedError, match=docs[3].id):
+            ix.export()
+        story = con.execute("SELECT story FROM articles WHERE id = ?", (docs[0].id,)).fetchone()[0]
+        con.execute("UPDATE stories SET size = size + 1 WHERE seq = ?", (story,))
+        assert any("records size" in p for p in ix.check(full=False))
+        con.close()

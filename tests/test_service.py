@@ -226,3 +226,157 @@ def test_the_readme_curl_session_answers_as_written(index):
             assert lines[: len(expected)] == expected
         else:
             assert expected == [r.text]
+
+
+def _error_shape(r: httpx.Response) -> dict:
+    body = r.json()
+    assert set(body["error"]) == {"code", "message", "record"}, body
+    assert "detail" not in body
+    return body["error"]
+
+
+def test_every_error_of_every_route_has_one_json_shape(index, example_docs):
+    """Unknown routes, wrong methods, bad bodies, missing ids and a bad token all answer {"error": {...}}."""
+    app = create_app(index, max_body_bytes=4096)
+    cases = [
+        ("GET", "/nope", {}, 404, "not_found"),
+        ("GET", "/", {}, 404, "not_found"),
+        ("DELETE", "/articles", {}, 405, "method_not_allowed"),
+        ("PUT", "/health", {}, 405, "method_not_allowed"),
+        ("GET", "/articles", {}, 405, "method_not_allowed"),
+        ("POST", "/stories/x", {}, 405, "method_not_allowed"),
+        ("GET", "/articles/missing", {}, 404, "not_found"),
+        ("GET", "/stories/missing", {}, 404, "not_found"),
+        ("POST", "/articles", {"content": b"{"}, 400, "invalid_json"),
+        ("POST", "/articles/query", {"json": [example_docs[0]]}, 422, "invalid_article"),
+        ("POST", "/articles", {"content": b"x" * 5000}, 413, "body_too_large"),
+    ]
+    for method, url, kw, status, code in cases:
+        r = one(app, method, url, **kw)
+        assert r.status_code == status, (method, url, r.text)
+        assert _error_shape(r)["code"] == code, (method, url, r.text)
+    r = one(app, "DELETE", "/articles")
+    assert "POST" in r.headers["allow"] and "POST" in r.json()["error"]["message"]
+    locked = create_app(index, token="s3cret")
+    for method, url in (("GET", "/nope"), ("POST", "/articles"), ("GET", "/articles/x")):
+        r = one(locked, method, url)
+        assert r.status_code == 401 and _error_shape(r)["code"] == "unauthorized" and r.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_bearer_scheme_is_case_insensitive(index, example_docs):
+    """`bearer`, `BEARER` and `Bearer` all carry the token (RFC 7235: the scheme is case-insensitive)."""
+    app = create_app(index, token="s3cret")
+    for scheme in ("bearer", "BEARER", "Bearer", "bEaReR"):
+        r = one(app, "GET", "/articles/x", headers={"Authorization": f"{scheme} s3cret"})
+        assert r.status_code == 404, scheme  # authorised; the article just is not there
+    assert one(app, "GET", "/articles/x", headers={"Authorization": "Basic s3cret"}).status_code == 401
+    assert one(app, "GET", "/articles/x", headers={"Authorization": "bearer S3CRET"}).status_code == 401  # the token is not
+
+
+def test_a_batch_over_the_article_limit_is_413_saying_the_limit(index, example_docs):
+    """A batch of more articles than the limit is refused whole (413) with the limit in the message."""
+    app = create_app(index, max_batch_articles=3)
+    r = one(app, "POST", "/articles", json=example_docs[:4])
+    err = _error_shape(r)
+    assert r.status_code == 413 and err["code"] == "batch_too_large" and "limit of 3 articles" in err["message"]
+    assert index.counts()["articles"] == 0
+    assert one(app, "POST", "/articles", json=example_docs[:3]).status_code == 200
+
+
+@pytest.mark.parametrize("bad_id", ["line1\nline2", "tab\there", "nul\x00", "bell\x07", "del\x7f", "c1\x85"])
+def test_an_id_with_a_control_character_is_refused_at_post(index, bad_id):
+    """An id with a control character could never be fetched by URL: 422 naming the character, nothing stored."""
+    app = create_app(index)
+    r = one(app, "POST", "/articles", json=[{"id": "fine", "text": "Some text about the harbour plan of the council."},
+                                            {"id": bad_id, "text": "Another text about the harbour plan of the council."}])
+    err = _error_shape(r)
+    assert r.status_code == 422 and err["code"] == "invalid_article" and "control character U+" in err["message"]
+    assert err["record"] == 2 and index.counts()["articles"] == 0
+
+
+def test_reads_answer_from_the_last_commit_while_a_write_holds_the_lock(tmp_path, example_docs):
+    """While a write transaction is open (a batch being placed), /health, GET /articles and GET /stories
+    answer at once from the committed snapshot; a query or another write waits at most the lock timeout,
+    then answers 503 with Retry-After."""
+    from wirecopy.index._store import StoryIndex as Store
+
+    with Store(tmp_path / "busy.db", lock_timeout=0.5) as ix:
+        app = create_app(ix)
+        first = one(app, "POST", "/articles", json=example_docs[:3]).json()["articles"]
+        docs = [wirecopy_doc(d) for d in example_docs[3:5]]
+        with ix._writing():  # what add() holds while it places a batch
+            for f in ix._prepare(docs):
+                ix._place(f)
+            rs = call(app, ("GET", "/health", {}), ("GET", f"/articles/{first[0]['id']}", {}), ("GET", f"/stories/{first[0]['story']}", {}),
+                      ("POST", "/articles", {"json": example_docs[6]}), ("POST", "/articles/query", {"json": example_docs[7]}))
+        assert [r.status_code for r in rs[:3]] == [200, 200, 200]
+        assert rs[0].json()["articles"] == 3  # the open transaction's articles are not visible yet
+        for r in rs[3:]:
+            assert r.status_code == 503 and _error_shape(r)["code"] == "index_busy" and int(r.headers["retry-after"]) >= 1
+        assert one(app, "GET", "/health").json()["articles"] == 5
+        assert one(app, "POST", "/articles", json=example_docs[6]).status_code == 200
+
+
+def test_another_process_holding_the_write_lock_gives_503_not_500(tmp_path, example_docs):
+    """A write lock held by another connection past the lock timeout: 503 index_busy with Retry-After,
+    nothing stored; reads still answer; once it is released the write goes through."""
+    import sqlite3
+
+    with StoryIndex(tmp_path / "two.db", lock_timeout=0.3) as ix:
+        app = create_app(ix)
+        one(app, "POST", "/articles", json=example_docs[0])
+        other = sqlite3.connect(tmp_path / "two.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        r = one(app, "POST", "/articles", json=example_docs[1])
+        assert r.status_code == 503 and _error_shape(r)["code"] == "index_busy" and "retry-after" in r.headers
+        assert one(app, "GET", "/health").json() == {"status": "ok", "articles": 1, "stories": 1, "merges": 0, "schema_version": SCHEMA_VERSION}
+        other.execute("ROLLBACK")
+        other.close()
+        assert one(app, "POST", "/articles", json=example_docs[1]).status_code == 200 and ix.check() == []
+
+
+def test_a_tampered_row_is_503_naming_the_article_and_health_turns_unhealthy(tmp_path, example_docs):
+    """A row whose stored data no longer matches its checksum is never served: GET answers 503
+    index_damaged naming the article, /health answers 503 unhealthy, and no more writes are taken."""
+    import sqlite3
+
+    with StoryIndex(tmp_path / "t.db") as ix:
+        app = create_app(ix)
+        one(app, "POST", "/articles", json=example_docs[:4])
+        victim = example_docs[2]["id"]
+        con = sqlite3.connect(tmp_path / "t.db")
+        con.execute("UPDATE articles SET title = 'forged' WHERE id = ?", (victim,))
+        con.commit()
+        con.close()
+        assert one(app, "GET", f"/articles/{example_docs[0]['id']}").status_code == 200  # an intact row still answers
+        r = one(app, "GET", f"/articles/{victim}")
+        assert r.status_code == 503 and _error_shape(r)["code"] == "index_damaged" and victim in r.json()["error"]["message"]
+        h = one(app, "GET", "/health")
+        assert h.status_code == 503 and h.json()["status"] == "unhealthy" and victim in h.json()["error"]["message"]
+        r = one(app, "POST", "/articles", json=example_docs[5])
+        assert r.status_code == 503 and _error_shape(r)["code"] == "index_damaged"
+        assert ix.check(full=True) and any(victim in p for p in ix.check(full=True))
+
+
+def wirecopy_doc(d: dict):
+    from wirecopy import Document
+
+    return Document(**{k: d.get(k) for k in ("id", "text", "title", "date", "source", "url")})
+
+
+def test_a_bug_answers_500_in_the_json_shape(index, monkeypatch):
+    """An unexpected exception (a bug) still answers the JSON error shape, with a 500."""
+    app = create_app(index)
+
+    def broken():
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(index, "counts", broken)
+
+    async def go():
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get("/health")
+
+    r = asyncio.run(go())
+    assert r.status_code == 500 and _error_shape(r)["code"] == "internal_error" and "RuntimeError" in r.json()["error"]["message"]

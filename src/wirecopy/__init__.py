@@ -5,7 +5,10 @@ from __future__ import annotations
 from ._api import cluster, read
 from ._config import ClusterConfig, FieldMap
 from ._document import Assignment, Document, Story
-from ._errors import ConfigError, DuplicateIdError, FormatError, InputError, MissingDependencyError, WirecopyError
+from ._errors import (
+    ConfigError, DuplicateIdError, FormatError, IndexBusyError, IndexDamagedError, InputError, MissingDependencyError, StorageError,
+    WirecopyError,
+)
 from .core.ingest import SkipReport, Skipped
 from .core.pipeline import ClusterResult
 from .evidence.explain import Explanation, explain
@@ -23,10 +26,13 @@ __all__ = [
     "Explanation",
     "FieldMap",
     "FormatError",
+    "IndexBusyError",
+    "IndexDamagedError",
     "InputError",
     "MissingDependencyError",
     "SkipReport",
     "Skipped",
+    "StorageError",
     "Story",
     "StoryIndex",
     "WirecopyError",

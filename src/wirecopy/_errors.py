@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["WirecopyError", "ConfigError", "InputError", "FormatError", "DuplicateIdError", "MissingDependencyError"]
+__all__ = [
+    "WirecopyError", "ConfigError", "InputError", "FormatError", "DuplicateIdError", "MissingDependencyError",
+    "IndexDamagedError", "IndexBusyError", "StorageError",
+]
 
 
 class WirecopyError(Exception):
@@ -39,3 +42,18 @@ class DuplicateIdError(InputError):
 
 class MissingDependencyError(WirecopyError, ImportError):
     """An optional dependency is needed for this feature; the message says which extra installs it."""
+
+
+class StorageError(WirecopyError, OSError):
+    """The index's file could not be written or read at run time (disk full, I/O error, read-only
+    file): nothing of the failed operation was stored; it may succeed once the cause is fixed."""
+
+
+class IndexDamagedError(StorageError):
+    """The index file is damaged (a page overwritten or truncated, a row that fails its checksum):
+    nothing it would answer can be trusted; check it with ``wirecopy index check --full`` and restore
+    it from a backup (``docs/live.md``, "Operating it")."""
+
+
+class IndexBusyError(WirecopyError, TimeoutError):
+    """Another writer held the index longer than the lock timeout; nothing was stored, retry later."""

@@ -302,14 +302,113 @@ def index_query_cmd(index_path, inputs, fmt, id_field, text_field, title_field, 
 @click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Assignments file: .jsonl (default) or .parquet; stdout when omitted.")
 @click.option("--stories", "stories_path", type=click.Path(dir_okay=False), default=None, help="Also write one row per story here (.jsonl or .parquet).")
+@click.option("--skip-check", is_flag=True, help="Export without SQLite's quick check of the whole file first (every row read is still verified).")
 @handle_errors
-def index_export_cmd(index_path, output, stories_path):
-    """Write every article's assignment in the format of `wirecopy cluster` (ingestion order)."""
+def index_export_cmd(index_path, output, stories_path, skip_check):
+    """Write every article's assignment in the format of `wirecopy cluster` (ingestion order).
+
+    The file gets SQLite's quick check first: a damaged index is an error, not a partial export.
+    """
     with _open_index(index_path, None, None) as index:
+        if not skip_check:
+            _refuse_if_damaged(index)
         assignments, stories = index.export()
     write_rows((a.as_dict() for a in assignments), output)
     if stories_path:
         write_rows((s.as_dict() for s in stories), stories_path)
+
+
+def _refuse_if_damaged(index) -> None:
+    from ._errors import IndexDamagedError
+
+    problems = index.check(full=False)
+    if problems:
+        raise IndexDamagedError(
+            f"{index.path} fails its quick check ({problems[0]}{f'; and {len(problems) - 1} more' if len(problems) > 1 else ''}): "
+            "run `wirecopy index check --full` on it and restore it from a backup (docs/live.md, \"Operating it\")"
+        )
+
+
+@index_group.command("check")
+@click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, dir_okay=False))
+@click.option("--full", is_flag=True, help="Also SQLite's integrity_check, every row's checksum, the id index against the rows and the document frequencies recounted (reads the whole file).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def index_check_cmd(index_path, full, as_json):
+    """Check INDEX; exit 0 when it is sound, 1 when it is damaged or not an index (for cron jobs).
+
+    The quick check is SQLite's quick_check plus the index's own invariants (story sizes, canonicals,
+    postings); --full reads and verifies everything. It may be run while `wirecopy serve` uses INDEX.
+    """
+    import orjson
+
+    from ._errors import WirecopyError
+    from .index import StoryIndex
+
+    started = time.perf_counter()
+    report: dict[str, Any] = {"index": index_path, "check": "full" if full else "quick", "ok": False, "problems": [], "articles": None, "stories": None}
+    try:
+        with StoryIndex(index_path) as index:
+            report["problems"] = index.check(full=full)
+            if not report["problems"]:
+                counts = index.counts()
+                report.update(articles=counts["articles"], stories=counts["stories"], schema_version=counts["schema_version"])
+    except WirecopyError as exc:
+        report["problems"].append(str(exc))
+    except OSError as exc:
+        report["problems"].append(f"{exc.filename or index_path}: {exc.strerror or exc}")
+    report["ok"] = not report["problems"]
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    if as_json:
+        click.echo(orjson.dumps(report).decode())
+    elif report["ok"]:
+        click.echo(f"{index_path}: ok ({report['check']} check: {report['articles']:,} articles in {report['stories']:,} stories, {report['seconds']:.1f} s)")
+    else:
+        n = len(report["problems"])
+        click.echo(f"{index_path}: DAMAGED ({report['check']} check, {n} problem{'s' if n > 1 else ''}):")
+        for line in report["problems"][:50]:
+            click.echo(f"  {line}")
+        if n > 50:
+            click.echo(f"  ... and {n - 50} more (--json lists them all)")
+        click.echo("  restore it from a backup: wirecopy index restore BACKUP INDEX (docs/live.md, \"Operating it\")")
+    sys.exit(0 if report["ok"] else 1)
+
+
+@index_group.command("backup")
+@click.argument("index_path", metavar="INDEX", type=click.Path(exists=True, dir_okay=False))
+@click.argument("dest", metavar="DEST", type=click.Path())
+@click.option("--overwrite", is_flag=True, help="Replace DEST if it exists (only once the new copy is complete and checked).")
+@handle_errors
+def index_backup_cmd(index_path, dest, overwrite):
+    """Copy INDEX to DEST, consistently, while `wirecopy serve` may be writing to it.
+
+    Uses SQLite's online backup API (one snapshot); the copy is checked, fsynced and then renamed to
+    DEST, a single self-contained file.
+    """
+    from .index import backup
+
+    done = backup(index_path, dest, overwrite=overwrite)
+    click.echo(f"wirecopy: backed up {index_path} ({done.articles:,} articles, schema {done.schema_version}) to {done.path} in {done.seconds:.1f} s", err=True)
+
+
+@index_group.command("restore")
+@click.argument("backup_path", metavar="BACKUP", type=click.Path(exists=True, dir_okay=False))
+@click.argument("index_path", metavar="INDEX", type=click.Path(dir_okay=False))
+@handle_errors
+def index_restore_cmd(backup_path, index_path):
+    """Replace INDEX by a checked copy of BACKUP (stop `wirecopy serve` first).
+
+    The replaced INDEX is moved aside (INDEX.replaced-<time>), not deleted. Then add again what
+    arrived after the backup: `wirecopy index add INDEX ...` answers "exists" for what it holds.
+    """
+    from .index import restore
+
+    done = restore(backup_path, index_path)
+    aside = f"; the replaced file is {done.moved_aside}" if done.moved_aside else ""
+    click.echo(
+        f"wirecopy: restored {index_path} from {backup_path} ({done.articles:,} articles, schema {done.schema_version}){aside}. "
+        "Add again what arrived after the backup with `wirecopy index add` (articles already there answer \"exists\").",
+        err=True,
+    )
 
 
 @cli.command("serve")
@@ -320,16 +419,24 @@ def index_export_cmd(index_path, output, stories_path):
 @click.option("--allow-unauthenticated-remote", is_flag=True, help="Bind a non-loopback address without a token.")
 @click.option("--window-days", type=float, default=None, help=_WINDOW_HELP)
 @click.option("--max-body-bytes", type=click.IntRange(1), default=16 * 1024 * 1024, show_default=True, help="Larger request bodies are refused (413).")
+@click.option("--max-batch-articles", type=click.IntRange(1), default=250, show_default=True, help="Larger batches are refused (413): one batch is one transaction, which holds the write lock.")
+@click.option("--lock-timeout", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True, help="Seconds a write waits for the write lock before answering 503 with Retry-After.")
+@click.option("--skip-check", is_flag=True, help="Serve without SQLite's quick check of the whole file first.")
 @click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Grouping level of a new index.")
 @handle_errors
-def serve_cmd(index_path, host, port, token, allow_unauthenticated_remote, window_days, max_body_bytes, level):
-    """Serve INDEX over HTTP (JSON API; OpenAPI docs at /docs)."""
+def serve_cmd(index_path, host, port, token, allow_unauthenticated_remote, window_days, max_body_bytes, max_batch_articles, lock_timeout, skip_check, level):
+    """Serve INDEX over HTTP (JSON API; OpenAPI docs at /docs).
+
+    Before listening: the address and token are checked, INDEX is opened and gets SQLite's quick
+    check (a damaged index is not served), its document frequencies are counted and the port is
+    bound; only then is "serving" printed.
+    """
     from .service import serve
 
     config = None if os.path.exists(index_path) else ClusterConfig(level=level)
-    click.echo(f"wirecopy: serving {index_path} on http://{host}:{port} (docs at /docs)", err=True)
     serve(index_path, host=host, port=port, token=token, allow_unauthenticated_remote=allow_unauthenticated_remote,
-          window_days=window_days, max_body_bytes=max_body_bytes, config=config)
+          window_days=window_days, max_body_bytes=max_body_bytes, max_batch_articles=max_batch_articles, lock_timeout=lock_timeout,
+          config=config, check=not skip_check, announce=lambda line: click.echo(f"wirecopy: {line}", err=True))
 
 
 

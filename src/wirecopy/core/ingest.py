@@ -14,7 +14,8 @@ import gzip
 import io
 import os
 import sys
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date as _date
 from datetime import datetime, timezone
@@ -242,6 +243,36 @@ def _open_binary(path: str) -> BinaryIO:
         raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from exc
 
 
+def _damaged_stream(exc: BaseException, name: str, after: int, unit: str = "line") -> InputError:
+    """The error for a compressed input that cannot be read on (``after``: the last line read)."""
+    if not after and (isinstance(exc, gzip.BadGzipFile) or "gzip" in str(exc).lower()):
+        why = f"not gzip data although the name ends in .gz ({exc})"
+    elif isinstance(exc, EOFError):
+        why = "the compressed file is truncated: it ends before the gzip end-of-stream marker (an interrupted download or copy?)"
+    else:
+        why = f"the compressed data is damaged ({exc})"
+    kept = f"; the {after:,} {unit}s before it are intact (kept with --on-error skip)" if after else ""
+    return InputError(why + kept, source=name, record=after + 1)
+
+
+_STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
+
+
+def _until_damaged(items: Iterable[Any], name: str, position: Callable[[], int]) -> Iterator[Any]:
+    """``items`` until the (compressed) stream under them fails, then one :class:`InputError` saying
+    so (after ``position()`` lines), and no more: what was read before the damage is kept."""
+    it = iter(items)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except _STREAM_ERRORS as exc:
+            yield _damaged_stream(exc, name, position())
+            return
+        yield item
+
+
 def parse_line(line: bytes, name: str, lineno: int) -> Any:
     """One JSONL line parsed, or the :class:`InputError` saying why it cannot be."""
     try:
@@ -257,8 +288,13 @@ def parse_line(line: bytes, name: str, lineno: int) -> Any:
 def _records_jsonl(path: str, raw: bool = False) -> Iterator[tuple[int, Any]]:
     name = "<stdin>" if path == "-" else path
     fh = _open_binary(path)
+    lineno = 0
     try:
-        for lineno, line in enumerate(fh, 1):
+        for line in _until_damaged(fh, name, lambda: lineno):
+            if isinstance(line, InputError):
+                yield line.record, line
+                return
+            lineno += 1
             if line.isspace():  # blank (lines are never empty; strip() would copy every line)
                 continue
             yield lineno, line if raw else parse_line(line, name, lineno)
@@ -286,11 +322,15 @@ def _records_txt(path: str, fields: FieldMap) -> Iterator[tuple[str, Any]]:
 def _records_csv(path: str) -> Iterator[tuple[int, Any]]:
     fh = _open_binary(path)
     try:
-        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
         reader = csv.DictReader(text)
         try:
-            for row in reader:
+            for row in _until_damaged(reader, path, lambda: reader.line_num):
+                if isinstance(row, InputError):
+                    yield row.record, row
+                    return
                 if None in row:
                     yield reader.line_num, InputError("row has more fields than the header", source=path, record=reader.line_num)
                     continue

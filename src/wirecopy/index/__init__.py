@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from ._backup import Copied, backup, restore
 from ._schema import SCHEMA_VERSION
 from ._store import NewText, Placement, StoryIndex, in_date_order
 
-__all__ = ["NewText", "Placement", "SCHEMA_VERSION", "StoryIndex", "in_date_order"]
+__all__ = ["Copied", "NewText", "Placement", "SCHEMA_VERSION", "StoryIndex", "backup", "in_date_order", "restore"]

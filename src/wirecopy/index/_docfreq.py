@@ -30,11 +30,16 @@ around the same wire text — adds nothing new, :func:`~wirecopy.core.candidates
 table counts the articles of each text signature (:func:`~wirecopy.core.fingerprint.signature`): an
 article counts towards the distinct counts only when it is the first of its text, and a rollback
 takes it out again only when it was the last.
+
+Changes come from one writer at a time (the index's write lock); reads (:meth:`of`, :meth:`of_texts`)
+may come from other threads at the same time (a story read while a batch is placed), so the tables'
+arrays are swapped and updated under a small lock of their own.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import numba
 import numpy as np
@@ -155,12 +160,14 @@ class DocFreq:
     """Document frequency of every anchor of the stored articles (plus the open transaction's)."""
 
     def __init__(self) -> None:
+        self._guard = threading.Lock()  # readers never see a table half swapped or half updated
         self._reset()
 
     def _reset(self) -> None:
-        self.keys = np.zeros(_MIN_SLOTS, dtype=np.uint64)
-        self.counts = np.zeros(_MIN_SLOTS, dtype=np.int32)
-        self.distinct = np.zeros(_MIN_SLOTS, dtype=np.int32)
+        with self._guard:
+            self.keys = np.zeros(_MIN_SLOTS, dtype=np.uint64)
+            self.counts = np.zeros(_MIN_SLOTS, dtype=np.int32)
+            self.distinct = np.zeros(_MIN_SLOTS, dtype=np.int32)
         self.used = 0  # occupied slots (a key whose count fell back to 0 keeps its slot until a rehash)
         self.zero = 0  # count of the anchor 0
         self.dzero = 0  # its distinct count
@@ -199,7 +206,8 @@ class DocFreq:
         if delta > 0:  # taking counts out (a rollback) places no new key
             self._reserve(self.used + hashes.shape[0])
             self._reserve_texts(self.texts_used + offsets.shape[0] - 1)
-        fresh, zero, dzero, texts = _add_docs(self.keys, self.counts, self.distinct, self.texts, self.text_counts, hashes, offsets, delta)
+        with self._guard:
+            fresh, zero, dzero, texts = _add_docs(self.keys, self.counts, self.distinct, self.texts, self.text_counts, hashes, offsets, delta)
         self.used += fresh
         self.zero += zero
         self.dzero += dzero
@@ -208,16 +216,20 @@ class DocFreq:
     def _reserve(self, need: int) -> None:
         """Grow the anchor table (doubling) until ``need`` keys keep it at most 3/4 full: linear
         probing with a well-mixed hash then averages about 2.5 probes for a key that is there."""
-        grown = _grown(self.keys, need, self.counts, self.distinct)
+        with self._guard:  # readers look up the tables under the same lock
+            grown = _grown(self.keys, need, self.counts, self.distinct)
+            if grown is not None:
+                self.keys, self.counts, self.distinct = grown
         if grown is not None:
-            self.keys, self.counts, self.distinct = grown
             self.used = int(np.count_nonzero(self.keys))
 
     def _reserve_texts(self, need: int) -> None:
         """The same for the table of text signatures."""
-        grown = _grown(self.texts, need, self.text_counts)
+        with self._guard:
+            grown = _grown(self.texts, need, self.text_counts)
+            if grown is not None:
+                self.texts, self.text_counts = grown
         if grown is not None:
-            self.texts, self.text_counts = grown
             self.texts_used = int(np.count_nonzero(self.texts))
 
     # ---------------------------------------------------------------- the open transaction
@@ -244,14 +256,16 @@ class DocFreq:
         """The counts (``int64``) of ``hashes`` (``uint64``; 0 for an anchor never seen)."""
         hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         out = np.zeros(hashes.shape[0], dtype=np.int64)
-        _get(self.keys, self.counts, hashes, self.zero, out)
+        with self._guard:
+            _get(self.keys, self.counts, hashes, self.zero, out)
         return out
 
     def of_texts(self, hashes: np.ndarray) -> np.ndarray:
         """The distinct-text counts (``int64``) of ``hashes``: what anchor weights are made from."""
         hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         out = np.zeros(hashes.shape[0], dtype=np.int64)
-        _get(self.keys, self.distinct, hashes, self.dzero, out)
+        with self._guard:
+            _get(self.keys, self.distinct, hashes, self.dzero, out)
         return out
 
     def __len__(self) -> int:

@@ -26,6 +26,9 @@ SQLite integers with the same bits):
 * ``merges``    — the merge log: which story absorbed which, because of which article.
 * ``splits``    — the split log: a story whose links no longer hold once the weights have caught up
   (boilerplate that looked rare early in the stream) gives up the parts that fell apart.
+* (version 3 adds ``articles.checksum``: a checksum over the row's id, text hash, anchors and
+  metadata, compared whenever the row is read, so that a damaged row is an error naming the article
+  instead of wrong data; see ``_integrity.py``. Existing rows get theirs when the file is migrated.)
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from __future__ import annotations
 import sqlite3
 
 from .._errors import FormatError
+from ._integrity import register
 
 __all__ = ["FORMAT_NAME", "SCHEMA_VERSION", "MIGRATIONS", "migrate"]
 
 FORMAT_NAME = "wirecopy-index"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: ``MIGRATIONS[v]`` turns a version ``v - 1`` file into version ``v`` (0 = an empty file).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -100,7 +104,17 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE TABLE buckets (bucket INTEGER PRIMARY KEY)",
         "INSERT INTO buckets SELECT 0 WHERE EXISTS (SELECT 1 FROM articles)",
     ),
+    # 3: row checksums (issue 15, "a corrupt index is never served"): every article row carries a
+    # checksum of what identifies it, computed here for the rows already stored (``wirecopy_row_checksum``
+    # is ``_integrity.row_checksum``, registered on the connection before migrating).
+    3: (
+        "ALTER TABLE articles ADD COLUMN checksum BLOB",
+        "UPDATE articles SET checksum = wirecopy_row_checksum(id, text_hash, title, date, day, source, credit, url, anchors)",
+    ),
 }
+
+
+_TABLES = {"meta", "stories", "articles", "postings", "buckets", "links", "splits", "merges"}
 
 
 def _version(con: sqlite3.Connection, path: str) -> int:
@@ -117,6 +131,7 @@ def _version(con: sqlite3.Connection, path: str) -> int:
 
 def migrate(con: sqlite3.Connection, path: str) -> tuple[int, int]:
     """Bring the file to :data:`SCHEMA_VERSION` in one transaction; return (old, new) versions."""
+    register(con)
     con.execute("BEGIN IMMEDIATE")
     try:
         old = _version(con, path)
@@ -127,6 +142,9 @@ def migrate(con: sqlite3.Connection, path: str) -> tuple[int, int]:
                 con.execute(statement)
             con.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (FORMAT_NAME,))
             con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(v),))
+        missing = sorted(_TABLES - {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")})
+        if missing:
+            raise FormatError(f"{path} is a damaged wirecopy index: table(s) {', '.join(missing)} missing")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

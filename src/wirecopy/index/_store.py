@@ -38,6 +38,14 @@ index grows; the document frequencies are not stored (version 1 kept them in a g
 random updates made the ingest rate fall by half between 50,000 and 1,000,000 articles,
 ``docs/live.md``). The page cache is ``cache_mb`` (256 MB), the file is memory-mapped up to 2 GB and
 the WAL grows to 40 MB between checkpoints.
+
+**Reads do not wait for writes**: one connection writes (under this object's lock, waiting at most
+``lock_timeout`` for it and for another process's write lock); reads (an article, a story, the
+counts, the export) run on a small pool of read connections, each in one read transaction, so they
+answer from the last committed WAL snapshot while a batch is being placed. Every article row read
+back is compared with its checksum (``_integrity.py``): a damaged row is an error naming the
+article, and a damaged file (an SQLite "malformed" error anywhere) marks the index ``damage``d, after
+which it takes no more writes.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ import re
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -60,7 +69,7 @@ import orjson
 
 from .._config import ClusterConfig
 from .._document import Assignment, Document, Story
-from .._errors import ConfigError, DuplicateIdError, FormatError
+from .._errors import ConfigError, DuplicateIdError, FormatError, IndexBusyError, IndexDamagedError, InputError
 from ..core.candidates import anchor_weights
 from ..core.cluster import choose_canonicals, relations_to_canonical, story_id
 from ..core.fingerprint import Fingerprints, fingerprint_texts, shingle_spans
@@ -71,6 +80,7 @@ from ..core.stories import form_stories
 from ..core.decide import accept
 from ..core.verify import score_pairs
 from ._docfreq import DocFreq, newest_article
+from ._integrity import ROW_COLUMNS, as_wirecopy_error, check_file, damaged_row, row_checksum, translated
 from ._schema import SCHEMA_VERSION, migrate
 
 __all__ = ["StoryIndex", "Placement", "NewText", "in_date_order"]
@@ -126,6 +136,7 @@ class _Fresh:
     day: float  # NaN when undated
     credit: str | None
     text_hash: bytes
+    checksum: bytes = b""  # of the row it will be stored as (``_integrity.row_checksum``)
 
 
 @dataclass
@@ -181,6 +192,13 @@ def text_hash(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
+def _control_character(text: str) -> str | None:
+    """The first control character (Unicode category Cc) of ``text``, or ``None``."""
+    if text.isprintable():  # fast path: no Cc (and no other non-printable) character at all
+        return None
+    return next((ch for ch in text if unicodedata.category(ch) == "Cc"), None)
+
+
 class StoryIndex:
     """A live story index in one SQLite file (WAL). Thread-safe: writes are serialised.
 
@@ -188,30 +206,45 @@ class StoryIndex:
     a different matching config is an error (its anchors would not match). ``window_days`` limits
     candidate search to articles dated at most that many days before the new one (``None``: no
     window); it is a per-process setting, not stored. ``cache_mb`` is SQLite's page cache for this
-    connection (see the module notes).
+    connection (see the module notes). ``lock_timeout`` bounds the wait for the write lock (held by
+    another write of this process or another process) in seconds, after which
+    :class:`~wirecopy.IndexBusyError` is raised (``None``: wait for ever).
+
+    A 0-byte file, a folder or a file that is not a wirecopy index is refused; SQLite errors at run
+    time are raised as :class:`~wirecopy.IndexDamagedError`, :class:`~wirecopy.IndexBusyError` or
+    :class:`~wirecopy.StorageError` naming the file.
     """
 
     def __init__(
-        self, path: str | Path, config: ClusterConfig | None = None, *, window_days: float | None = None, cache_mb: int = 256
+        self, path: str | Path, config: ClusterConfig | None = None, *, window_days: float | None = None, cache_mb: int = 256,
+        lock_timeout: float | None = 30.0,
     ):
         if cache_mb < 1:
             raise ConfigError(f"cache_mb must be at least 1 (MB of SQLite page cache); got {cache_mb}")
         if window_days is not None and not (window_days >= 0 and math.isfinite(window_days)):
             raise ConfigError(f"window_days must be a non-negative number of days; got {window_days}")
+        if lock_timeout is not None and not (lock_timeout > 0 and math.isfinite(lock_timeout)):
+            raise ConfigError(f"lock_timeout must be a positive number of seconds (or None); got {lock_timeout}")
         self.path = str(path)
         self.window_days = window_days
+        self.lock_timeout = lock_timeout
+        self.damage: IndexDamagedError | None = None  # the first damage met: no more writes
         self._lock = threading.RLock()
         self._dfs = DocFreq()
-        p = Path(self.path)
-        if p.is_dir():
-            raise FormatError(f"{self.path} is a folder, not an index file")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._cache_mb = cache_mb
+        self._readers: list[sqlite3.Connection] = []  # idle read connections
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        if not check_file(self.path):
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_seconds)
         try:
             self._con.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
             self._con.close()
-            raise FormatError(f"{self.path} is not a wirecopy index (not an SQLite database: {exc})") from exc
+            if getattr(exc, "sqlite_errorcode", None) == 26:  # SQLITE_NOTADB
+                raise FormatError(f"{self.path} is not a wirecopy index (not an SQLite database: {exc})") from exc
+            raise as_wirecopy_error(exc, self.path) from exc
         try:
             self._con.execute("PRAGMA synchronous=FULL")
             self._con.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
@@ -223,7 +256,7 @@ class StoryIndex:
             self.bucket_days = self._settle_buckets()
         except sqlite3.DatabaseError as exc:
             self._con.close()
-            raise FormatError(f"{self.path} is not a readable wirecopy index ({exc})") from exc
+            raise as_wirecopy_error(exc, self.path) from exc
         except BaseException:
             self._con.close()
             raise
@@ -273,9 +306,18 @@ class StoryIndex:
         rows = self._con.execute("SELECT bucket FROM buckets WHERE bucket BETWEEN ? AND ?", (self._bucket(low), self._bucket(high)))
         return (low, high), [r[0] for r in rows]
 
+    @property
+    def _busy_seconds(self) -> float:
+        return 1e6 if self.lock_timeout is None else self.lock_timeout
+
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._con.close()
+            with self._readers_lock:
+                for con in self._readers:
+                    con.close()
+                self._readers.clear()
 
     def __enter__(self) -> StoryIndex:
         return self
@@ -292,26 +334,115 @@ class StoryIndex:
         try:
             self._dfs.sync(self._con)
             yield
+            if keep:  # a COMMIT that fails (disk full) leaves nothing: rolled back below
+                newest = newest_article(self._con)
+                self._con.execute("COMMIT")
+                self._dfs.commit(newest)
+                return
         except BaseException:
-            self._con.execute("ROLLBACK")
-            self._dfs.rollback()
+            self._abandon()
             raise
-        if keep:
-            newest = newest_article(self._con)
-            self._con.execute("COMMIT")
-            self._dfs.commit(newest)
-        else:
+        self._abandon()
+
+    def _abandon(self) -> None:
+        """Roll the open transaction back, in memory and (if SQLite has not already) in the file."""
+        self._dfs.rollback()
+        if self._con.in_transaction:
             self._con.execute("ROLLBACK")
-            self._dfs.rollback()
+
+    def _on_damage(self, err: IndexDamagedError) -> None:
+        if self.damage is None:
+            self.damage = err
+
+    @contextmanager
+    def _writing(self, *, keep: bool = True) -> Iterator[None]:
+        """The write lock (waited for at most ``lock_timeout`` in all: this process's other writes,
+        then another process's), then one write transaction; SQLite errors become package errors."""
+        started = time.monotonic()
+        if not self._lock.acquire(timeout=-1 if self.lock_timeout is None else self.lock_timeout):
+            raise IndexBusyError(
+                f"{self.path}: the index has been busy with other writes for over {self.lock_timeout:g} s; nothing was stored, retry"
+            )
+        try:
+            if self.damage is not None:
+                raise IndexDamagedError(f"{self.damage} (it takes no more writes)")
+            left = self._busy_seconds - (time.monotonic() - started)
+            self._con.execute(f"PRAGMA busy_timeout = {max(int(left * 1000), 1)}")
+            with translated(self.path, self._on_damage), self._transaction(keep=keep):
+                yield
+        finally:
+            self._lock.release()
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_seconds)
+        try:
+            con.execute("PRAGMA query_only=ON")
+            con.execute(f"PRAGMA cache_size=-{max(self._cache_mb // 8, 1) * 1024}")
+            con.execute(f"PRAGMA mmap_size={2 * 2**30}")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A read connection in one read transaction: a consistent snapshot of the last commit,
+        taken without waiting for a write in progress. SQLite errors become package errors."""
+        with translated(self.path, self._on_damage):
+            with self._readers_lock:
+                if self._closed:
+                    raise ValueError(f"{self.path}: the index is closed")
+                con = self._readers.pop() if self._readers else None
+            if con is None:
+                con = self._connect_reader()
+            try:
+                con.execute("BEGIN")
+                yield con
+                con.execute("ROLLBACK")
+            except BaseException:
+                con.close()  # in an unknown state: not put back
+                raise
+            with self._readers_lock:
+                if self._closed:
+                    con.close()
+                else:
+                    self._readers.append(con)
+
+    def _sync_when_idle(self) -> None:
+        """Count what other processes stored, unless a write is in progress (it counts them itself)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                if self._con.in_transaction:  # this thread's own write: it counts as it goes
+                    return
+                with translated(self.path, self._on_damage):
+                    self._dfs.sync(self._con)
+            finally:
+                self._lock.release()
+
+    def _verify(self, con: sqlite3.Connection, where: str, params: Sequence = ()) -> int:
+        """Compare the rows ``where`` selects with their checksums; return how many were checked."""
+        n = 0
+        for seq, *values, stored in con.execute(f"SELECT seq, {', '.join(ROW_COLUMNS)}, checksum FROM articles a {where}", params):
+            n += 1
+            if stored is None or bytes(stored) != row_checksum(*values):
+                raise damaged_row(self.path, f"the row of article {values[0]!r} (row {seq}) fails its checksum")
+        return n
+
+    def _verify_ids(self, con: sqlite3.Connection, ids: list[str]) -> None:
+        for part in _chunks(ids):
+            found = self._verify(con, f"WHERE a.id IN ({','.join('?' * len(part))})", part)
+            if found != len(part):
+                raise damaged_row(self.path, f"{len(part) - found} of the articles {part[:3]} cannot be read back")
 
     # ------------------------------------------------------------------ public API
     def add(self, documents: Iterable[Document]) -> list[Placement]:
         """Place and store articles, all in one transaction (all or nothing), committed on return."""
         fresh = self._prepare(list(documents))
-        with self._lock, self._transaction():
+        with self._writing():
             placed = [self._place(f) for f in fresh]
+            ids = [p.assignment.id for p in placed]
+            self._verify_ids(self._con, ids)  # what the answer is read from ("exists": stored earlier)
             if len(placed) > 1:  # a later article of the batch may have merged or re-ranked earlier ones
-                ids = [p.assignment.id for p in placed]
                 now = {a.id: a for part in _chunks(ids) for a in self._assignments(f"WHERE a.id IN ({','.join('?' * len(part))})", part)}
                 placed = [replace(p, assignment=now.get(p.assignment.id, p.assignment)) for p in placed]
             return placed
@@ -319,24 +450,24 @@ class StoryIndex:
     def query(self, document: Document) -> Placement:
         """Where ``document`` would land, without storing it (the same steps, rolled back)."""
         (fresh,) = self._prepare([document])
-        with self._lock, self._transaction(keep=False):
+        with self._writing(keep=False):
             return self._place(fresh, status="query")
 
     def warm_up(self) -> float:
         """Count the stored articles' document frequencies now instead of at the first placement or
         story read (a service does it before it listens); returns the seconds it took."""
         started = time.perf_counter()
-        with self._lock:
+        with self._lock, translated(self.path, self._on_damage):
             self._dfs.sync(self._con)
         return time.perf_counter() - started
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        with self._reading() as con:
+            return con.execute("SELECT count(*) FROM articles").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            con = self._con
+        """Articles, live stories and merges (from the last committed snapshot: never waits for a write)."""
+        with self._reading() as con:
             return {
                 "articles": con.execute("SELECT count(*) FROM articles").fetchone()[0],
                 "stories": con.execute("SELECT count(*) FROM stories WHERE merged_into IS NULL").fetchone()[0],
@@ -345,36 +476,50 @@ class StoryIndex:
             }
 
     def article(self, article_id: str) -> dict[str, Any] | None:
-        """An article's current place and metadata, or ``None``."""
-        with self._lock:
-            row = self._con.execute("SELECT seq FROM articles WHERE id = ?", (article_id,)).fetchone()
+        """An article's current place and metadata, or ``None``; a damaged row raises
+        :class:`~wirecopy.IndexDamagedError` naming it."""
+        with self._reading() as con:
+            row = con.execute("SELECT seq FROM articles WHERE id = ?", (article_id,)).fetchone()
             if row is None:
                 return None
-            a = self._assignments(f"WHERE a.seq = {int(row[0])}")[0]
-            url = self._con.execute("SELECT url FROM articles WHERE seq = ?", (row[0],)).fetchone()[0]
-            return {**a.as_dict(), "url": url}
+            held = con.execute("SELECT id FROM articles WHERE seq = ?", (row[0],)).fetchone()
+            if held is None or held[0] != article_id:
+                raise damaged_row(self.path, f"the id index points article {article_id!r} at row {row[0]}, which holds {held and held[0]!r}")
+            self._verify(con, f"WHERE a.seq = {int(row[0])}")
+            found = self._assignments(f"WHERE a.seq = {int(row[0])}", con=con)
+            if not found:
+                raise damaged_row(self.path, f"article {article_id!r} (row {row[0]}) cannot be read with its story")
+            url = con.execute("SELECT url FROM articles WHERE seq = ?", (row[0],)).fetchone()[0]
+            return {**found[0].as_dict(), "url": url}
 
     def story(self, sid: str) -> dict[str, Any] | None:
         """A story (absorbed ids resolve to the story that absorbed them): members in version order
         (date, then id) with their relation and evidence against the canonical, and its merges."""
-        with self._lock:
-            con = self._con
+        self._sync_when_idle()
+        with self._reading() as con:
             row = con.execute("SELECT seq, merged_into FROM stories WHERE id = ?", (sid,)).fetchone()
             if row is None:
                 return None
             seq = row[0]
+            hops = 0
             while row[1] is not None:
                 seq = row[1]
                 row = con.execute("SELECT seq, merged_into FROM stories WHERE seq = ?", (seq,)).fetchone()
-            self._dfs.sync(con)
-            members = self._load_members(seq)
-            story = self._story_objects(f"WHERE s.seq = {int(seq)}")[0]
+                hops += 1
+                if row is None or hops > 1_000_000:
+                    raise damaged_row(self.path, f"story {sid!r} was merged into a story that does not exist (or a loop)")
+            self._verify(con, "WHERE a.story = ?", (seq,))
+            members = self._load_members(seq, con)
+            found = self._story_objects(f"WHERE s.seq = {int(seq)}", con)
+            if not found or not members.seqs:
+                raise damaged_row(self.path, f"story {sid!r} (row {seq}) has no canonical or no members")
+            story = found[0]
             c = members.seqs.index(con.execute("SELECT canonical FROM stories WHERE seq = ?", (seq,)).fetchone()[0])
             others = np.array([i for i in range(len(members.seqs)) if i != c], dtype=np.int64)
             pairs = np.stack((others, np.full_like(others, c)), axis=1) if others.size else np.empty((0, 2), np.int64)
             sc = score_pairs(members.fp.hashes, members.fp.offsets, members.weights, members.mass, pairs)
             evidence = {members.ids[int(i)]: (float(sc.containment[k]), float(sc.jaccard[k]), int(sc.n_shared[k])) for k, i in enumerate(others)}
-            by_id = {a.id: a for a in self._assignments(f"WHERE a.story = {int(seq)}")}
+            by_id = {a.id: a for a in self._assignments(f"WHERE a.story = {int(seq)}", con=con)}
             ordered = []
             for mid in story.members:
                 a = by_id[mid]
@@ -393,43 +538,84 @@ class StoryIndex:
             return {**story.as_dict(), "requested": sid, "members": ordered, "merges": merges}
 
     def export(self) -> tuple[list[Assignment], list[Story]]:
-        """Every article's assignment (in ingestion order) and every live story, like ``cluster``."""
-        with self._lock:  # every access goes through this lock: no write can interleave
-            assignments = self._assignments("")
-            stories = self._story_objects("WHERE s.merged_into IS NULL")
+        """Every article's assignment (in ingestion order) and every live story, like ``cluster``: one
+        snapshot, every row compared with its checksum first."""
+        with self._reading() as con:
+            n = self._verify(con, "")
+            assignments = self._assignments("", con=con)
+            stories = self._story_objects("WHERE s.merged_into IS NULL", con)
+            if len(assignments) != n or sum(s.size for s in stories) != n:
+                raise damaged_row(self.path, f"{n} article rows, but {len(assignments)} read with their story and {sum(s.size for s in stories)} in live stories")
         stories.sort(key=lambda s: (-s.size, s.id))
         return assignments, stories
 
-    def check(self) -> list[str]:
-        """Consistency problems of the stored index (an empty list when it is consistent)."""
+    def check(self, full: bool = True) -> list[str]:
+        """Consistency problems of the stored index (an empty list when it is consistent).
+
+        Quick (``full=False``): SQLite's ``quick_check`` and the index's own invariants (every article
+        in a live story, story sizes and canonicals, a posting per stored anchor, buckets listed).
+        Full: ``integrity_check`` (also compares every index with its table) instead, and every
+        row's checksum, the id index against the rows, and the document frequencies recounted from
+        the stored anchors. An SQLite error while checking is reported as a problem, not raised."""
         problems: list[str] = []
         with self._lock:
             con = self._con
-            q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
-            problems += [f"integrity: {r[0]}" for r in q("PRAGMA integrity_check") if r[0] != "ok"]
-            problems += [f"article {r[0]!r} is in story {r[1]} which was merged away or is missing" for r in q(
-                "SELECT a.id, a.story FROM articles a LEFT JOIN stories s ON s.seq = a.story WHERE s.seq IS NULL OR s.merged_into IS NOT NULL")]
-            problems += [f"story {r[0]!r} records size {r[1]} but has {r[2]} members" for r in q(
-                "SELECT s.id, s.size, count(a.seq) FROM stories s LEFT JOIN articles a ON a.story = s.seq "
-                "WHERE s.merged_into IS NULL GROUP BY s.seq HAVING count(a.seq) != s.size")]
-            problems += [f"story {r[0]!r} has a canonical outside the story" for r in q(
-                "SELECT s.id FROM stories s LEFT JOIN articles a ON a.seq = s.canonical "
-                "WHERE s.merged_into IS NULL AND (a.seq IS NULL OR a.story != s.seq)")]
-            problems += [f"article {r[0]!r} names a canonical other than its story's" for r in q(
-                "SELECT a.id FROM articles a JOIN stories s ON s.seq = a.story WHERE a.canonical != s.canonical")]
-            n_anchor = sum(len(r[0]) // 8 for r in q("SELECT anchors FROM articles"))
-            n_post = q("SELECT count(*) FROM postings")[0][0]
-            if n_anchor != n_post:
-                problems.append(f"{n_post} postings for {n_anchor} stored anchors")
-            problems += [f"bucket {r[0]} holds postings but is not listed" for r in q(
-                "SELECT DISTINCT p.bucket FROM postings p LEFT JOIN buckets b ON b.bucket = p.bucket WHERE b.bucket IS NULL")]
-            self._dfs.sync(con)
-            recount = DocFreq()
-            recount.sync(con)
-            for held, truth in ((self._dfs.as_arrays(), recount.as_arrays()), (self._dfs.as_text_arrays(), recount.as_text_arrays())):
-                if not (np.array_equal(held[0], truth[0]) and np.array_equal(held[1], truth[1])):
-                    problems.append("the document frequencies held in memory disagree with the stored anchors")
-                    break
+
+            def step(what: str, fn) -> None:
+                try:
+                    fn()
+                except sqlite3.Error as exc:
+                    problems.append(f"{what}: {exc}")
+
+            def q(sql: str) -> list:
+                return con.execute(sql).fetchall()
+
+            def sqlite_check() -> None:
+                pragma = "integrity_check(100)" if full else "quick_check(100)"
+                problems.extend(f"integrity: {r[0]}" for r in q(f"PRAGMA {pragma}") if r[0] != "ok")
+
+            def invariants() -> None:
+                problems.extend(f"article {r[0]!r} is in story {r[1]} which was merged away or is missing" for r in q(
+                    "SELECT a.id, a.story FROM articles a LEFT JOIN stories s ON s.seq = a.story WHERE s.seq IS NULL OR s.merged_into IS NOT NULL"))
+                problems.extend(f"story {r[0]!r} records size {r[1]} but has {r[2]} members" for r in q(
+                    "SELECT s.id, s.size, count(a.seq) FROM stories s LEFT JOIN articles a ON a.story = s.seq "
+                    "WHERE s.merged_into IS NULL GROUP BY s.seq HAVING count(a.seq) != s.size"))
+                problems.extend(f"story {r[0]!r} has a canonical outside the story" for r in q(
+                    "SELECT s.id FROM stories s LEFT JOIN articles a ON a.seq = s.canonical "
+                    "WHERE s.merged_into IS NULL AND (a.seq IS NULL OR a.story != s.seq)"))
+                problems.extend(f"article {r[0]!r} names a canonical other than its story's" for r in q(
+                    "SELECT a.id FROM articles a JOIN stories s ON s.seq = a.story WHERE a.canonical != s.canonical"))
+                n_anchor = q("SELECT coalesce(sum(length(anchors)), 0) / 8 FROM articles")[0][0]
+                n_post = q("SELECT count(*) FROM postings")[0][0]
+                if n_anchor != n_post:
+                    problems.append(f"{n_post} postings for {n_anchor} stored anchors")
+                problems.extend(f"bucket {r[0]} holds postings but is not listed" for r in q(
+                    "SELECT DISTINCT p.bucket FROM postings p LEFT JOIN buckets b ON b.bucket = p.bucket WHERE b.bucket IS NULL"))
+
+            def checksums() -> None:
+                cur = con.execute(f"SELECT seq, {', '.join(ROW_COLUMNS)}, checksum FROM articles")
+                for seq, *values, stored in cur:
+                    if stored is None or bytes(stored) != row_checksum(*values):
+                        problems.append(f"the row of article {values[0]!r} (row {seq}) fails its checksum")
+                in_rows = {r[0] for r in con.execute("SELECT id FROM articles NOT INDEXED")}
+                in_index = {r[0] for r in con.execute("SELECT id FROM articles INDEXED BY sqlite_autoindex_articles_1")}
+                problems.extend(f"the id index lists article {i!r}, which no row holds (a row's id was changed?)" for i in sorted(in_index - in_rows)[:100])
+                problems.extend(f"the row of article {i!r} is missing from the id index" for i in sorted(in_rows - in_index)[:100])
+
+            def doc_freqs() -> None:
+                self._dfs.sync(con)
+                recount = DocFreq()
+                recount.sync(con)
+                for held, truth in ((self._dfs.as_arrays(), recount.as_arrays()), (self._dfs.as_text_arrays(), recount.as_text_arrays())):
+                    if not (np.array_equal(held[0], truth[0]) and np.array_equal(held[1], truth[1])):
+                        problems.append("the document frequencies held in memory disagree with the stored anchors")
+                        break
+
+            step("SQLite check", sqlite_check)
+            step("index invariants", invariants)
+            if full:
+                step("row checksums", checksums)
+                step("document frequencies", doc_freqs)
         return problems
 
     # ------------------------------------------------------------------ placing one article
@@ -439,15 +625,25 @@ class StoryIndex:
         seen: dict[str, int] = {}
         days = []
         for position, d in enumerate(documents, 1):
+            bad = _control_character(d.id)
+            if bad is not None:
+                raise InputError(
+                    f"article id {d.id!r} contains the control character U+{ord(bad):04X}: an index's ids must be "
+                    "printable (they are looked up in URLs and printed one per line)", source="batch", record=position,
+                )
             if d.id in seen:
                 raise DuplicateIdError(f"duplicate id {d.id!r}: article #{position} of the batch reuses the id of #{seen[d.id]}", source="batch", record=position)
             seen[d.id] = position
             day = parse_date(d.date, source="batch", record=d.id)
             days.append(np.nan if day is None else day)
         fp = fingerprint_texts([d.text for d in documents], c.shingle, c.sample, c.prose_min_tokens)
-        return [
-            _Fresh(d, fp.of(i).copy(), days[i], credited_agency(d.text), text_hash(d.text)) for i, d in enumerate(documents)
-        ]
+        fresh = []
+        for i, d in enumerate(documents):
+            f = _Fresh(d, fp.of(i).copy(), days[i], credited_agency(d.text), text_hash(d.text))
+            day = None if np.isnan(f.day) else float(f.day)
+            f.checksum = row_checksum(d.id, f.text_hash, d.title, d.date, day, d.source, f.credit, d.url, _blob(f.hashes))
+            fresh.append(f)
+        return fresh
 
     def _meta_float(self, key: str) -> float | None:
         row = self._con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -551,9 +747,9 @@ class StoryIndex:
                 if s != story:
                     merged.append(con.execute("SELECT id FROM stories WHERE seq = ?", (s,)).fetchone()[0])
         cur = con.execute(
-            "INSERT INTO articles (id, text_hash, title, date, day, window_day, source, credit, url, anchors, story, relation, canonical, score) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'original', 0, 1.0)",
-            (doc.id, f.text_hash, doc.title, doc.date, None if np.isnan(f.day) else f.day, window_day, doc.source, f.credit, doc.url, _blob(f.hashes), story),
+            "INSERT INTO articles (id, text_hash, title, date, day, window_day, source, credit, url, anchors, story, relation, canonical, score, checksum) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'original', 0, 1.0, ?)",
+            (doc.id, f.text_hash, doc.title, doc.date, None if np.isnan(f.day) else f.day, window_day, doc.source, f.credit, doc.url, _blob(f.hashes), story, f.checksum),
         )
         seq = cur.lastrowid
         for s in linked:
@@ -577,8 +773,8 @@ class StoryIndex:
         placed = self._assignments(f"WHERE a.seq = {int(seq)}")[0]
         return Placement(placed, status, not linked, tuple(merged), new)
 
-    def _load_members(self, story: int) -> _Members:
-        rows = self._con.execute(
+    def _load_members(self, story: int, con: sqlite3.Connection | None = None) -> _Members:
+        rows = (con or self._con).execute(
             "SELECT seq, id, anchors, day, source, credit, title, date FROM articles WHERE story = ? ORDER BY id", (story,)
         ).fetchall()
         return self._members(rows)
@@ -688,16 +884,16 @@ class StoryIndex:
         return NewText(fresh.shape[0] / max(total, 1), int(fresh.shape[0]), tuple(passages[:_MAX_PASSAGES]))
 
     # ------------------------------------------------------------------ reading back
-    def _assignments(self, where: str, params: Sequence = ()) -> list[Assignment]:
-        rows = self._con.execute(
+    def _assignments(self, where: str, params: Sequence = (), con: sqlite3.Connection | None = None) -> list[Assignment]:
+        rows = (con or self._con).execute(
             "SELECT a.id, s.id, a.relation, c.id, a.score, a.title, a.date, a.source FROM articles a "
             f"JOIN stories s ON s.seq = a.story JOIN articles c ON c.seq = a.canonical {where} ORDER BY a.seq",
             params,
         ).fetchall()
         return [Assignment(id=r[0], story=r[1], relation=r[2], canonical=r[3], score=r[4], title=r[5], date=r[6], source=r[7]) for r in rows]
 
-    def _story_objects(self, where: str) -> list[Story]:
-        con = self._con
+    def _story_objects(self, where: str, con: sqlite3.Connection | None = None) -> list[Story]:
+        con = con or self._con
         stories = con.execute(f"SELECT s.seq, s.id, c.id, c.title FROM stories s JOIN articles c ON c.seq = s.canonical {where}").fetchall()
         members: dict[int, list[tuple]] = {}
         story_filter = "" if "merged_into" in where else f"WHERE story IN ({','.join(str(int(s[0])) for s in stories)})"

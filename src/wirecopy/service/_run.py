@@ -1,15 +1,20 @@
 """Run the service with uvicorn: loopback by default; a non-loopback address needs a token (or an
-explicit ``allow_unauthenticated_remote``)."""
+explicit ``allow_unauthenticated_remote``). Everything that can refuse to serve (the address, the
+index file, its quick check, the port) is done before the server announces itself."""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
+import socket
+import sys
+from collections.abc import Callable
 
 from .._config import ClusterConfig
-from .._errors import ConfigError, MissingDependencyError
+from .._errors import ConfigError, IndexDamagedError, MissingDependencyError, StorageError
 from ..index import StoryIndex
-from ._app import DEFAULT_MAX_BODY_BYTES, create_app
+from ._app import DEFAULT_MAX_BATCH_ARTICLES, DEFAULT_MAX_BODY_BYTES, LOGGER, create_app
 
 __all__ = ["serve", "is_loopback", "TOKEN_ENV"]
 
@@ -25,6 +30,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port), bound before anything is announced."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise StorageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def _log_to_stderr() -> None:
+    if not LOGGER.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s wirecopy %(levelname)s %(message)s"))
+        LOGGER.addHandler(handler)
+        LOGGER.setLevel(logging.INFO)
+        LOGGER.propagate = False
+
+
 def serve(
     index_path: str,
     *,
@@ -34,23 +57,45 @@ def serve(
     allow_unauthenticated_remote: bool = False,
     window_days: float | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_batch_articles: int = DEFAULT_MAX_BATCH_ARTICLES,
+    lock_timeout: float = 10.0,
     config: ClusterConfig | None = None,
+    check: bool = True,
     log_level: str = "warning",
+    announce: Callable[[str], None] | None = None,
 ) -> None:
-    """Open (or create) the index at ``index_path`` and serve it until interrupted."""
+    """Open (or create) the index at ``index_path`` and serve it until interrupted.
+
+    Refused before anything is announced: a non-loopback ``host`` without a token, a damaged index
+    (with ``check``, SQLite's quick check and the index's invariants), a port that cannot be bound.
+    ``announce`` is called with the "serving ..." line once the port is bound."""
     token = token or os.environ.get(TOKEN_ENV) or None
     if not token and not is_loopback(host) and not allow_unauthenticated_remote:
         raise ConfigError(
             f"refusing to serve on {host} without a token: pass --token (or set {TOKEN_ENV}), "
             "bind to 127.0.0.1, or pass --allow-unauthenticated-remote"
         )
-    if max_body_bytes < 1:
-        raise ConfigError(f"max_body_bytes must be positive; got {max_body_bytes}")
+    if max_body_bytes < 1 or max_batch_articles < 1:
+        raise ConfigError(f"max_body_bytes and max_batch_articles must be positive; got {max_body_bytes}, {max_batch_articles}")
     try:
         import uvicorn
     except ImportError as exc:
         raise MissingDependencyError("the HTTP service needs FastAPI and uvicorn: pip install 'wirecopy[service]'") from exc
-    with StoryIndex(index_path, config, window_days=window_days) as index:
+    with StoryIndex(index_path, config, window_days=window_days, lock_timeout=lock_timeout) as index:
+        if check:
+            problems = index.check(full=False)
+            if problems:
+                raise IndexDamagedError(
+                    f"{index_path} fails its quick check, not serving it: {problems[0]}"
+                    f"{f' (and {len(problems) - 1} more)' if len(problems) > 1 else ''}; run `wirecopy index check --full` "
+                    "on it and restore it from a backup (docs/live.md, \"Operating it\")"
+                )
         index.warm_up()  # count document frequencies before listening, not during the first request
-        app = create_app(index, token=token, max_body_bytes=max_body_bytes)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        app = create_app(index, token=token, max_body_bytes=max_body_bytes, max_batch_articles=max_batch_articles)
+        sock = _listen(host, port)
+        _log_to_stderr()
+        bound = sock.getsockname()[1]
+        if announce is not None:
+            announce(f"serving {index_path} on http://{host}:{bound} (docs at /docs)")
+        server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False))
+        server.run(sockets=[sock])
