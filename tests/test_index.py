@@ -175,6 +175,13 @@ def test_other_files_are_refused_with_a_clear_error(tmp_path):
         StoryIndex(tmp_path / "new.db")
 
 
+#: what takes a version 3 file back to the version 2 layout (the newsroom tables are additive)
+NEWSROOM_DROP = (
+    "DROP TABLE events", "DROP TABLE story_view", "DROP TABLE article_search", "DROP TABLE feed_items",
+    "DROP TABLE feeds", "DROP TABLE webhooks", "DROP INDEX articles_by_source",
+)
+
+
 def test_a_schema_1_index_is_migrated_in_place(tmp_path, example_docs):
     """A version 1 file (global postings, stored document frequencies) opens as a one-bucket version 2
     index with the same assignments, consistent, and keeps growing as before."""
@@ -191,6 +198,7 @@ def test_a_schema_1_index_is_migrated_in_place(tmp_path, example_docs):
         "CREATE TABLE anchor_df (hash INTEGER PRIMARY KEY, df INTEGER NOT NULL)",
         "INSERT INTO anchor_df SELECT hash, count(*) FROM postings GROUP BY hash",
         "DROP TABLE buckets",
+        *NEWSROOM_DROP,  # version 3's tables
         "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
     ):
         con.execute(statement)

@@ -26,6 +26,8 @@ SQLite integers with the same bits):
 * ``merges``    — the merge log: which story absorbed which, because of which article.
 * ``splits``    — the split log: a story whose links no longer hold once the weights have caught up
   (boilerplate that looked rare early in the stream) gives up the parts that fell apart.
+* version 3 adds the newsroom tables (``events``, ``story_view``, ``article_search``, ``feeds``,
+  ``feed_items``, ``webhooks``), described in ``_newsroom.py``.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from __future__ import annotations
 import sqlite3
 
 from .._errors import FormatError
+from ._newsroom import NEWSROOM_MIGRATION
 
 __all__ = ["FORMAT_NAME", "SCHEMA_VERSION", "MIGRATIONS", "migrate"]
 
 FORMAT_NAME = "wirecopy-index"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: ``MIGRATIONS[v]`` turns a version ``v - 1`` file into version ``v`` (0 = an empty file).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -100,6 +103,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE TABLE buckets (bucket INTEGER PRIMARY KEY)",
         "INSERT INTO buckets SELECT 0 WHERE EXISTS (SELECT 1 FROM articles)",
     ),
+    # 3: the newsroom view (additive: new tables only, see ``_newsroom.py``): the story event log,
+    # the story list's rows, FTS5 over titles and texts, the feeds watched and the items seen.
+    3: NEWSROOM_MIGRATION,
 }
 
 

@@ -22,10 +22,13 @@ from .._config import FieldMap
 from .._errors import DuplicateIdError, InputError, MissingDependencyError
 from ..core.ingest import validate_record
 from ..index import StoryIndex
+from ._newsroom import register_newsroom
 
 __all__ = ["create_app", "DEFAULT_MAX_BODY_BYTES"]
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: routes open without the token: liveness, and the newsroom page (no data; it asks for the token)
+_PUBLIC = frozenset({"/health", "/"})
 
 _ARTICLE_SCHEMA = {
     "type": "object",
@@ -103,7 +106,7 @@ def create_app(index: "StoryIndex", *, token: "str | None" = None, max_body_byte
 
     @app.middleware("http")
     async def _auth(request, call_next):
-        if token is not None and request.url.path != "/health":
+        if token is not None and request.url.path not in _PUBLIC:
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)")
@@ -181,6 +184,8 @@ def create_app(index: "StoryIndex", *, token: "str | None" = None, max_body_byte
     @app.get("/stories/{story_id}", summary="A story: members in version order, evidence, merges")
     async def get_story(story_id: str):
         return await lookup(index.story, story_id, "story")
+
+    register_newsroom(app, index, api_error=ApiError, run_in_threadpool=run_in_threadpool)
 
     @app.get("/health", summary="Liveness and index size")
     async def health():

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import threading
+from collections.abc import Sequence
 
 from .._config import ClusterConfig
 from .._errors import ConfigError, MissingDependencyError
 from ..index import StoryIndex
 from ._app import DEFAULT_MAX_BODY_BYTES, create_app
+from ._newsroom import start_webhooks
 
 __all__ = ["serve", "is_loopback", "TOKEN_ENV"]
 
@@ -36,8 +39,14 @@ def serve(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     config: ClusterConfig | None = None,
     log_level: str = "warning",
+    feeds: Sequence[str] | None = None,
+    watch_interval: float = 300.0,
+    webhooks: Sequence[str] = (),
+    webhook_secret: str | None = None,
 ) -> None:
-    """Open (or create) the index at ``index_path`` and serve it until interrupted."""
+    """Open (or create) the index at ``index_path`` and serve it until interrupted; with ``feeds``,
+    watch them in a background thread (:class:`~wirecopy.watch.FeedWatcher`); with ``webhooks``,
+    deliver story events to them (:class:`~._newsroom.WebhookSender`)."""
     token = token or os.environ.get(TOKEN_ENV) or None
     if not token and not is_loopback(host) and not allow_unauthenticated_remote:
         raise ConfigError(
@@ -53,4 +62,17 @@ def serve(
     with StoryIndex(index_path, config, window_days=window_days) as index:
         index.warm_up()  # count document frequencies before listening, not during the first request
         app = create_app(index, token=token, max_body_bytes=max_body_bytes)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        senders = start_webhooks(index_path, webhooks, webhook_secret)
+        watcher = None
+        if feeds:
+            from ..watch import FeedWatcher, WatchConfig
+
+            watcher = FeedWatcher(index, feeds, WatchConfig(interval=watch_interval))
+            threading.Thread(target=watcher.run, name="feed watcher", daemon=True).start()
+        try:
+            uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            for s in senders:
+                s.stop()
