@@ -197,6 +197,8 @@ class StoryIndex:
         self.path = str(path)
         self.window_days = window_days
         self._lock = threading.RLock()
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
         self._dfs = DocFreq()
         p = Path(self.path)
         if p.is_dir():
@@ -272,6 +274,10 @@ class StoryIndex:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def __enter__(self) -> StoryIndex:
         return self
@@ -422,20 +428,31 @@ class StoryIndex:
         d = describe_story(story, m.corpus, m.weights, m.mass, {mid: texts.get(s) or "" for s, mid in zip(m.seqs, m.ids)}, by_id, self.config).as_dict()
         return {**d, "requested": sid, "texts_missing": missing}
 
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A second connection for the story list and the event log: in WAL mode its reads see the
+        last commit and run beside a write, so a list query or an event stream never waits for a
+        placement (nor makes one wait)."""
+        with self._read_lock:
+            if self._reader is None:
+                self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+                self._reader.execute(f"PRAGMA mmap_size={2 * 2**30}")
+            yield self._reader
+
     def stories(self, **query: Any) -> _newsroom.StoryPage:
         """A page of the story list (:func:`._newsroom.list_stories`: filters, sort, cursor)."""
-        with self._lock:
-            return _newsroom.list_stories(self._con, **query)
+        with self._reading() as con:
+            return _newsroom.list_stories(con, **query)
 
     def events(self, after: int = 0, limit: int = 500) -> list[tuple[int, str, str]]:
         """Story events after ``after`` (event seq), oldest first: (seq, kind, JSON)."""
-        with self._lock:
-            return _newsroom.events_after(self._con, after, limit)
+        with self._reading() as con:
+            return _newsroom.events_after(con, after, limit)
 
     def last_event(self) -> int:
         """The newest story event's seq (0 when there is none)."""
-        with self._lock:
-            return self._con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        with self._reading() as con:
+            return con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
 
     def export(self) -> tuple[list[Assignment], list[Story]]:
         """Every article's assignment (in ingestion order) and every live story, like ``cluster``."""
