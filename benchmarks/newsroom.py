@@ -108,29 +108,39 @@ def sse(args) -> dict:
 
         def phase(n_clients: int) -> dict:
             received = [0] * n_clients
+            connected = [0] * n_clients
+            errors: list[str] = []
             stop = threading.Event()
 
-            async def listen(i: int) -> None:
-                async with httpx.AsyncClient(timeout=None) as c:
-                    async with c.stream("GET", url + "/events") as r:
-                        async for line in r.aiter_lines():
-                            if line.startswith("data: "):
-                                received[i] += 1
-                            if stop.is_set():
-                                return
+            async def listen(c: httpx.AsyncClient, i: int) -> None:
+                async with c.stream("GET", url + "/events") as r:
+                    connected[i] = r.status_code
+                    async for line in r.aiter_lines():
+                        if line.startswith("data: "):
+                            received[i] += 1
+                        if stop.is_set():
+                            return
 
             async def clients() -> None:
-                tasks = [asyncio.create_task(listen(i)) for i in range(n_clients)]
+                # one client object, one connection per stream (creating 100 clients costs seconds of SSL set-up)
+                c = httpx.AsyncClient(timeout=None, limits=httpx.Limits(max_connections=n_clients + 10))
+                tasks = [asyncio.create_task(listen(c, i)) for i in range(n_clients)]
                 while not stop.is_set():
                     await asyncio.sleep(0.1)
                 for t in tasks:
                     t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                for r in await asyncio.gather(*tasks, return_exceptions=True):
+                    if r is not None and not isinstance(r, asyncio.CancelledError):
+                        errors.append(repr(r))
+                await c.aclose()
 
             th = threading.Thread(target=lambda: asyncio.run(clients()), daemon=True)
             if n_clients:
                 th.start()
-                time.sleep(3.0)  # all connected
+                deadline = time.monotonic() + 60
+                while sum(1 for x in connected if x == 200) < n_clients and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert all(x == 200 for x in connected), connected
             cpu0, t0 = ps.cpu_times(), time.perf_counter()
             posted = 0
             for k in range(int(args.seconds * args.rate)):
@@ -147,10 +157,12 @@ def sse(args) -> dict:
             cpu = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
             row = {"clients": n_clients, "posted": posted, "wall_s": round(t1 - t0, 2), "server_cpu_s": round(cpu, 2),
                    "server_cores": round(cpu / (t1 - t0), 3), "events_received_min": min(received) if received else None,
-                   "events_received_max": max(received) if received else None}
+                   "events_received_max": max(received) if received else None,
+                   "client_errors": errors[:3]}
             print(row, flush=True)
             return row
 
+        phase(0)  # warm-up: imports, numba compilation, page cache
         rows = [phase(0), phase(args.clients), phase(0)]
         return {"rate": args.rate, "seconds": args.seconds, "phases": rows}
     finally:

@@ -323,3 +323,27 @@ def test_watch_command_prints_each_placement(tmp_path):
     rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     assert [x["id"] for x in rows] == ["seed-000_3fd6863b09822b2e", "seed-001_331de9e3a9ac8472"]
     assert "seeds.xml: ok, 2 item(s), 1 new, 1 added" in r.stderr
+
+
+def test_concurrent_subscribers_share_one_event_reader(tmp_path, example_docs):
+    """Streams that connect at once share one hub task reading the log (not one poller each), and
+    each gets every new event once."""
+    from wirecopy.service._newsroom import EventHub
+
+    async def go(ix: StoryIndex) -> list[list[int]]:
+        hub = EventHub(ix, poll=0.05, run_in_threadpool=asyncio.to_thread)
+        streams = [hub.stream(ix.last_event()) for _ in range(20)]
+        firsts = await asyncio.gather(*(s.__anext__() for s in streams))  # all subscribed, concurrently
+        assert all(f.startswith(b"retry:") for f in firsts)
+        assert sum(1 for t in asyncio.all_tasks() if t.get_coro().__name__ == "_run") == 1
+        await asyncio.to_thread(ix.add, _docs(example_docs)[:3])
+        async def four(s) -> list[int]:
+            return [int((await s.__anext__()).split(b"\n", 1)[0][4:]) for _ in range(4)]
+
+        got = await asyncio.gather(*(four(s) for s in streams))
+        for s in streams:
+            await s.aclose()
+        return got
+
+    with StoryIndex(tmp_path / "h.db") as ix:
+        assert asyncio.run(go(ix)) == [[1, 2, 3, 4]] * 20

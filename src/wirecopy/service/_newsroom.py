@@ -69,12 +69,20 @@ class EventHub:
     async def subscribe(self) -> _Subscriber:
         sub = _Subscriber(asyncio.Queue(self.queue_size))
         self._subs.add(sub)
-        if self._task is None or self._task.done():
-            self._last = await self._thread(self.index.last_event)
+        if self._task is None or self._task.done():  # one hub task (no await between the test and the start)
+            self._started = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._run())
+        await self._started.wait()
         return sub
 
     async def _run(self) -> None:
+        try:
+            self._last = await self._thread(self.index.last_event)
+        except Exception:  # the streams still start from their own positions; the hub reads from the start
+            log.exception("reading the event log failed")
+            self._last = 0
+        finally:
+            self._started.set()
         while self._subs:
             try:
                 rows = await self._read(self._last, 1000)
