@@ -347,3 +347,18 @@ def test_concurrent_subscribers_share_one_event_reader(tmp_path, example_docs):
 
     with StoryIndex(tmp_path / "h.db") as ix:
         assert asyncio.run(go(ix)) == [[1, 2, 3, 4]] * 20
+
+
+def test_an_idle_stream_gets_keepalive_comments(tmp_path):
+    """With no events, a stream is sent an SSE comment line every ``keepalive`` seconds."""
+    from wirecopy.service._newsroom import EventHub
+
+    async def go(ix: StoryIndex) -> list[bytes]:
+        hub = EventHub(ix, poll=0.02, keepalive=0.1, run_in_threadpool=asyncio.to_thread)
+        s = hub.stream(0)
+        out = [await s.__anext__() for _ in range(3)]
+        await s.aclose()
+        return out
+
+    with StoryIndex(tmp_path / "k.db") as ix:
+        assert asyncio.run(go(ix)) == [b"retry: 2000\n\n", b": keepalive\n\n", b": keepalive\n\n"]

@@ -23,6 +23,7 @@ import hmac
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from importlib import resources
 from typing import Any
@@ -56,8 +57,9 @@ class EventHub:
     """Reads new events from the index and fans them out to the subscribed streams (see the module
     notes). Runs on the app's event loop while anyone is subscribed."""
 
-    def __init__(self, index: StoryIndex, *, poll: float = 0.2, queue: int = 1000, run_in_threadpool: Callable | None = None):
-        self.index, self.poll, self.queue_size = index, poll, queue
+    def __init__(self, index: StoryIndex, *, poll: float = 0.2, queue: int = 1000, keepalive: float = 15.0,
+                 run_in_threadpool: Callable | None = None):
+        self.index, self.poll, self.queue_size, self.keepalive = index, poll, queue, keepalive
         self._subs: set[_Subscriber] = set()
         self._task: asyncio.Task | None = None
         self._last = 0
@@ -83,27 +85,33 @@ class EventHub:
             self._last = 0
         finally:
             self._started.set()
+        beat = time.monotonic()
         while self._subs:
             try:
                 rows = await self._read(self._last, 1000)
             except Exception:  # a failed read (index busy past its timeout): try again next poll
                 log.exception("reading the event log failed")
                 rows = []
-            for seq, kind, data in rows:
-                chunk = sse(seq, kind, data)
+            items = [(seq, sse(seq, kind, data)) for seq, kind, data in rows]
+            if not items and time.monotonic() - beat > self.keepalive:
+                items = [(0, b": keepalive\n\n")]  # a comment line keeps proxies from closing idle streams
+            if items:
+                beat = time.monotonic()
+            for item in items:
                 for sub in list(self._subs):
                     try:
-                        sub.queue.put_nowait((seq, chunk))
+                        sub.queue.put_nowait(item)
                     except asyncio.QueueFull:  # too far behind: it ends, and resumes from the log
                         sub.dropped = True
                         self._subs.discard(sub)
-                self._last = seq
+            if rows:
+                self._last = rows[-1][0]
             if len(rows) < 1000:
                 await asyncio.sleep(self.poll)
 
-    async def stream(self, after: int, keepalive: float = 15.0) -> AsyncIterator[bytes]:
-        """The SSE byte stream of one client: the log after event ``after``, then live events; a
-        comment line every ``keepalive`` seconds keeps proxies from closing it."""
+    async def stream(self, after: int) -> AsyncIterator[bytes]:
+        """The SSE byte stream of one client: the log after event ``after``, then live events (and
+        the hub's keep-alive comments)."""
         sub = await self.subscribe()
         try:
             last = after
@@ -116,12 +124,10 @@ class EventHub:
                 if len(rows) < _REPLAY_PAGE:
                     break
             while not (sub.dropped and sub.queue.empty()):
-                try:
-                    seq, chunk = await asyncio.wait_for(sub.queue.get(), keepalive)
-                except asyncio.TimeoutError:
-                    yield b": keepalive\n\n"
-                    continue
-                if seq > last:
+                seq, chunk = await sub.queue.get()
+                if seq == 0:
+                    yield chunk
+                elif seq > last:
                     last = seq
                     yield chunk
         finally:

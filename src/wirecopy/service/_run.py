@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 import threading
 from collections.abc import Sequence
 
@@ -17,6 +18,12 @@ from ._newsroom import start_webhooks
 __all__ = ["serve", "is_loopback", "TOKEN_ENV"]
 
 TOKEN_ENV = "WIRECOPY_TOKEN"
+
+
+def _report_failures(report) -> None:
+    """A watched feed's failures, on stderr (the feed is polled again at the next interval)."""
+    if report.status == "failed" or report.errors:
+        print(f"wirecopy: watch: {report.feed}: {report.status}; {'; '.join(report.errors[:3])}", file=sys.stderr, flush=True)
 
 
 def is_loopback(host: str) -> bool:
@@ -68,7 +75,7 @@ def serve(
             from ..watch import FeedWatcher, WatchConfig
 
             watcher = FeedWatcher(index, feeds, WatchConfig(interval=watch_interval))
-            threading.Thread(target=watcher.run, name="feed watcher", daemon=True).start()
+            threading.Thread(target=watcher.run, kwargs={"on_report": _report_failures}, name="feed watcher", daemon=True).start()
         try:
             uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
         finally:
