@@ -362,3 +362,27 @@ def test_an_idle_stream_gets_keepalive_comments(tmp_path):
 
     with StoryIndex(tmp_path / "k.db") as ix:
         assert asyncio.run(go(ix)) == [b"retry: 2000\n\n", b": keepalive\n\n", b": keepalive\n\n"]
+
+
+@pytest.mark.parametrize("batch", [1, 4, 100])
+def test_list_rows_match_the_stories(tmp_path, example_docs, batch):
+    """Whatever the batch size, every live story has one list row whose size, days and sources are
+    those of its members (rows of new one-article stories are written without reading them back)."""
+    import random
+
+    from conftest import random_body
+    from wirecopy.index._newsroom import _summary
+
+    rng = random.Random(batch)
+    docs = _docs(example_docs) + [Document(id=f"r{i}", text=random_body(rng), date="2023-06-0%d" % (1 + i % 9), source=f"S{i % 3}")
+                                  for i in range(20)]
+    rng.shuffle(docs)
+    with StoryIndex(tmp_path / "r.db") as ix:
+        for i in range(0, len(docs), batch):
+            ix.add(docs[i : i + batch])
+        con = ix._con
+        live = {r[0] for r in con.execute("SELECT seq FROM stories WHERE merged_into IS NULL")}
+        rows = {r[0]: (r[1], r[2], r[3], json.loads(r[4])) for r in con.execute("SELECT story, size, first_day, last_day, sources FROM story_view")}
+        assert set(rows) == live
+        assert all(rows[s] == _summary(con, s) for s in live)
+        assert ix.check() == []

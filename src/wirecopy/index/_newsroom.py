@@ -23,6 +23,7 @@ import math
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,11 +110,17 @@ def record(con: sqlite3.Connection, texts: dict[str, tuple[str | None, str]], pl
     events: list[tuple[str, str, str | None, dict[str, Any]]] = []
     touched: dict[int, None] = {}
     gone: set[int] = set()
+    story_seq: dict[str, int] = {}
+    alone: dict[int, tuple] = {}  # a story of one new article: its list row without a query
+    finals = Counter(p.assignment.story for p in placements)  # the stories after the batch
     for p in placements:
         if p.status != "added":
             continue
         a = p.assignment
-        seq = con.execute("SELECT seq FROM articles WHERE id = ?", (a.id,)).fetchone()[0]
+        seq, sseq, day = con.execute("SELECT seq, story, day FROM articles WHERE id = ?", (a.id,)).fetchone()
+        story_seq[a.story] = sseq
+        if p.new_story and finals[a.story] == 1:  # founded a story no other article of the batch joined
+            alone[sseq] = (1, day, day, [a.source] if a.source else [])
         title, text = texts[a.id]
         con.execute("INSERT INTO article_search (rowid, title, text) VALUES (?, ?, ?)", (seq, title or "", text))
         for absorbed in p.merged:
@@ -132,12 +139,15 @@ def record(con: sqlite3.Connection, texts: dict[str, tuple[str | None, str]], pl
     ).fetchall():
         events.append(("split", story, article, {"split_off": off, "by_article": article}))
         touched[_story_seq(con, off)] = None
-    story_seq = {sid: _story_seq(con, sid) for sid in {e[1] for e in events}}
+    for sid in {e[1] for e in events} - story_seq.keys():
+        story_seq[sid] = _story_seq(con, sid)
     for sseq in story_seq.values():
         touched.setdefault(sseq, None)
     summaries: dict[int, tuple] = {}
     for sseq in touched:
-        if sseq in gone or con.execute("SELECT merged_into IS NOT NULL FROM stories WHERE seq = ?", (sseq,)).fetchone()[0]:
+        if sseq in alone:
+            summaries[sseq] = alone[sseq]
+        elif sseq in gone or con.execute("SELECT merged_into IS NOT NULL FROM stories WHERE seq = ?", (sseq,)).fetchone()[0]:
             gone.add(sseq)
         else:
             summaries[sseq] = _summary(con, sseq)
@@ -210,6 +220,9 @@ def _summary(con: sqlite3.Connection, story: int) -> tuple[int, float | None, fl
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 SORTS = ("updated", "size")
 MAX_LIMIT = 200
+#: a search reads at most this many matching articles, the newest (``StoryPage.truncated`` says so)
+MAX_MATCHES = 5_000
+_COMMON = 2_000  # a source with at least this many articles is tested story by story
 
 
 def fts_query(q: str) -> str | None:
@@ -233,6 +246,7 @@ class StoryPage:
 
     stories: list[dict[str, Any]]
     next_cursor: str | None
+    truncated: bool = False  # the search matched more than MAX_MATCHES articles: the newest were read
 
 
 def _encode_cursor(sort: str, key: int, story: int) -> str:
@@ -276,14 +290,26 @@ def list_stories(
         where.append("v.first_day < ?")
         params.append(until)
     if source:
-        where.append("v.story IN (SELECT story FROM articles WHERE source = ?)")
+        # a source with few articles: collect its stories; a large one: walk the list in order and
+        # test each story (an index seek), which stops at the page's last row
+        common = con.execute("SELECT count(*) FROM (SELECT 1 FROM articles WHERE source = ? LIMIT ?)", (source, _COMMON)).fetchone()[0] >= _COMMON
+        if common:
+            where.append("EXISTS (SELECT 1 FROM articles WHERE source = ? AND story = v.story)")
+        else:
+            where.append("v.story IN (SELECT story FROM articles WHERE source = ?)")
         params.append(source)
+    truncated = False
     if q is not None:
         match = fts_query(q)
         if match is None:
             raise ValueError("q holds no words to search for")
-        where.append("v.story IN (SELECT a.story FROM article_search f JOIN articles a ON a.seq = f.rowid WHERE article_search MATCH ?)")
-        params.append(match)
+        # the newest MAX_MATCHES matching articles (FTS5 reads its rowids newest first): a word in
+        # most articles costs the same as a rare one
+        hits = con.execute("SELECT count(*) FROM (SELECT 1 FROM article_search WHERE article_search MATCH ? LIMIT ?)", (match, MAX_MATCHES + 1)).fetchone()[0]
+        truncated = hits > MAX_MATCHES
+        where.append("v.story IN (SELECT a.story FROM (SELECT rowid FROM article_search WHERE article_search MATCH ? "
+                     "ORDER BY rowid DESC LIMIT ?) f JOIN articles a ON a.seq = f.rowid)")
+        params += [match, MAX_MATCHES]
     col = "v.updated" if sort == "updated" else "v.size"
     if cursor:
         key, story = _decode_cursor(cursor, sort)
@@ -307,4 +333,4 @@ def list_stories(
     if len(rows) > limit:
         last = rows[limit - 1]
         nxt = _encode_cursor(sort, last[6] if sort == "updated" else last[2], last[0])
-    return StoryPage(out, nxt)
+    return StoryPage(out, nxt, truncated)

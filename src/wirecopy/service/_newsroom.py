@@ -185,7 +185,7 @@ def register_newsroom(app: Any, index: StoryIndex, *, api_error: type, run_in_th
         except sqlite3.OperationalError as exc:  # an FTS5 query it cannot run (fts_query quotes every word)
             raise api_error(422, "invalid_request", f"q: {exc}") from exc
         # last_event: where a client that shows this list should start following /events
-        return {"stories": page.stories, "next_cursor": page.next_cursor, "last_event": last}
+        return {"stories": page.stories, "next_cursor": page.next_cursor, "last_event": last, "search_truncated": page.truncated}
 
     @app.get("/stories/{story_id}/anatomy", summary="A story's versions in order, what each added, member texts")
     async def story_anatomy(story_id: str):
