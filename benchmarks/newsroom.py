@@ -19,11 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -81,27 +77,14 @@ def stories(args) -> dict:
         return {"index": str(args.index), "counts": counts, "requests": args.requests, "queries": asyncio.run(run())}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def sse(args) -> dict:
     import psutil
 
+    from live_service import start_server  # this folder is on sys.path when run as a script
+
     tmp = tempfile.TemporaryDirectory()
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "wirecopy", "serve", "--index", str(Path(tmp.name) / "sse.db"), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "WIRECOPY_TOKEN": ""})
+    proc, url = start_server(str(Path(tmp.name) / "sse.db"))
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         ps = psutil.Process(proc.pid)
         docs = (json.loads(line) for line in open(args.corpus, encoding="utf-8"))
         poster = httpx.Client(timeout=60)
