@@ -1,6 +1,6 @@
 """Agreement between the live index (fed article by article in date order) and batch ``cluster``.
 
-    python benchmarks/live_agreement.py ../shared/data/synth-dev [--limit N] [--window-days D]
+    python benchmarks/live_agreement.py ../shared/data/synth-big [--batch 100] [--limit N] [--window-days D]
 
 Prints the ARI between the two groupings, each one's scores against the gold labels, the merges the
 index recorded, and the ingest rate.
@@ -9,12 +9,14 @@ index recorded, and the ingest rate.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import tempfile
 import time
 from pathlib import Path
 
 import wirecopy
+from wirecopy.evaluation.evaluate import find_gold
 from wirecopy.evaluation.metrics import score_clustering
 from wirecopy.index import StoryIndex, in_date_order
 
@@ -43,6 +45,12 @@ def agreement(docs: list[wirecopy.Document], index_path: str, *, batch: int = 1,
     }
 
 
+def _lines(path: str) -> list[str]:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [line for line in fh if line.strip()]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data", type=Path)
@@ -50,11 +58,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1, help="articles per transaction")
     ap.add_argument("--window-days", type=float, default=None)
     args = ap.parse_args()
-    docs = list(wirecopy.read(str(args.data / "docs.jsonl")))[: args.limit]
-    gold = {}
-    for line in (args.data / "gold.jsonl").read_text().splitlines():
-        g = json.loads(line)
-        gold[g["id"]] = g["story"]
+    docs_path, gold_path = find_gold(str(args.data))  # docs.jsonl(.gz), gold.jsonl(.gz)
+    docs = list(wirecopy.read(docs_path))[: args.limit]
+    gold = {g["id"]: g["story"] for g in map(json.loads, _lines(gold_path))}
     keep = {d.id for d in docs}
     gold = {k: v for k, v in gold.items() if k in keep}
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,7 @@
 """wirecopy against datasketch and rensa: quality, speed and memory, side by side, in one run.
 
     python benchmarks/run.py                    # everything (see benchmarks/README.md)
-    python benchmarks/run.py --quick            # synth-dev and bbc-pairs only
+    python benchmarks/run.py --quick            # the labelled sets only (synth-dev, bbc-pairs, reuters21578-pairs)
 
 Every system runs in a fresh subprocess (``run.py measure ...``) so that its peak memory is its own;
 the parent scores the labels the child writes and prints the tables. Results go to
@@ -270,6 +270,17 @@ def _speed_table(title: str, rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _ensure_reuters_pairs(data: Path) -> Path | None:
+    """``data/reuters21578-pairs/docs.jsonl`` (+ ``pairs.csv``), written from the raw corpus; None when it is absent."""
+    from wirecopy.evaluation.reuters import SET_NAME, write_reuters_set
+
+    raw = SHARED / "raw" / "reuters21578"
+    if not (raw / "reut2-000.sgm").exists():
+        return None
+    docs, _ = write_reuters_set(str(raw), str(data / SET_NAME))  # rewritten each run: the labels ship with wirecopy
+    return Path(docs)
+
+
 def _ensure_corpus(n: int, data: Path) -> Path | None:
     path = data / f"scale-{n}.jsonl"
     meta = data / f"scale-{n}.json"
@@ -295,6 +306,9 @@ def main_run(args: argparse.Namespace) -> None:
     for name in ("synth-dev", "bbc-pairs"):
         if (SHARED / name / "docs.jsonl").exists():
             sets.append((name, SHARED / name / "docs.jsonl", None, SYSTEMS, True))
+    reuters = _ensure_reuters_pairs(HERE / "data")
+    if reuters:
+        sets.append((reuters.parent.name, reuters, None, SYSTEMS, True))
     if not args.quick:
         scale = _ensure_corpus(args.scale_docs, HERE / "data")
         big = _ensure_corpus(args.big_docs, HERE / "data") if args.big_docs else None
@@ -344,7 +358,7 @@ def main() -> None:
     b = sub.add_parser("build-corpus", help="write benchmarks/data/scale-N.jsonl (N documents) unless it exists")
     b.add_argument("n", type=int)
     for p in (ap,):
-        p.add_argument("--quick", action="store_true", help="only the labelled sets (synth-dev, bbc-pairs)")
+        p.add_argument("--quick", action="store_true", help="only the labelled sets (synth-dev, bbc-pairs, reuters21578-pairs)")
         p.add_argument("--scale-docs", type=int, default=300_000)
         p.add_argument("--big-docs", type=int, default=1_000_000, help="wirecopy alone on this many documents (0: skip)")
         p.add_argument("--peer-docs", type=int, default=0, help="run the scale comparison on the first N scale documents only (0: all)")

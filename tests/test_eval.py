@@ -97,7 +97,7 @@ def test_dataset_errors_name_the_stage(dataset):
     assert len(er.worst_false_merges) == 2
     direct, transitive = sorted(er.worst_false_merges, key=lambda e: e.stage, reverse=True)
     assert direct.stage == "verify" and "linked directly" in direct.reason and direct.containment >= 0.5
-    assert transitive.stage == "cluster" and "joined transitively" in transitive.reason
+    assert transitive.stage == "stories" and "joined transitively" in transitive.reason
     assert transitive.path[0] == transitive.a and transitive.path[-1] == transitive.b and len(transitive.path) > 2
     assert sum(er.false_merges_by_stage.values()) == 4
 
@@ -121,7 +121,7 @@ def test_predictions_explained_with_docs(dataset, tmp_path):
     out = json.loads(res.output)
     assert out["predictions"] == str(pred) and out["config"]["level"] == "story"
     missed = out["errors"]["worst_missed"]
-    assert any(e["stage"] == "cluster" and "this run joins them" in e["reason"] for e in missed)
+    assert any(e["stage"] == "stories" and "this run joins them" in e["reason"] for e in missed)
     assert any(e["stage"] == "candidates" and (e["a"], e["b"]) == ("other-4", "other-5") for e in missed)
     assert all(e["title_a"] and e["containment"] is not None for e in missed)
 

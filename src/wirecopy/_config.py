@@ -50,12 +50,17 @@ class ClusterConfig:
     * ``pair_df``/``max_df``/``representatives``/``min_shared``: candidate generation (see
       :mod:`wirecopy.core.candidates`).
     * ``story_containment``, ``version_containment``, ``copy_jaccard``, ``copy_containment``:
-      thresholds of each level; ``min_shared_mass``: shared weighted anchors needed besides
-      containment (about two sentences), unless one text is entirely contained in the other;
-      ``min_whole_shared``: even then, the shared anchors must weigh at least this much (a text whose
-      only anchors are down-weighted boilerplate is "contained" in every page that carries it).
-    * ``max_days``: articles whose dates are further apart than this are never linked (``None``: no
-      limit). Undated articles are compared on text alone.
+      thresholds of each level; ``min_shared_anchors``: anchors the two texts must have in common
+      besides containment (about two sentences), unless one text is entirely contained in the other;
+      ``min_whole_shared``: the shared anchors must weigh at least this much (a text whose only
+      anchors are down-weighted boilerplate is "contained" in every page that carries it). The
+      verdict is :mod:`wirecopy.core.decide`.
+    * ``max_days``: articles whose dates are further apart than this are never linked, and no story
+      spans more than this between its earliest and latest dated member (``None``: no limit).
+      Undated articles are compared on text alone.
+    * ``story_core``, ``merge_support``: story formation (:mod:`wirecopy.core.stories`): two stories
+      merge only when at least ``merge_support`` of the pairs between their first ``story_core``
+      members are linked by the verdict.
     * ``max_text_bytes``: a larger document is bad input (huge texts are usually a parsing accident).
     * ``workers``: processes used for fingerprinting (``0``: one per CPU core).
     """
@@ -66,16 +71,18 @@ class ClusterConfig:
     prose_min_tokens: int = 12
     common_df: int = 10
     pair_df: int = 64
-    max_df: int = 5000
+    max_df: int = 1_000_000
     representatives: int = 4
     min_shared: int = 2
     story_containment: float = 0.5
     version_containment: float = 0.8
     copy_containment: float = 0.95
     copy_jaccard: float = 0.8
-    min_shared_mass: float = 6.0
+    min_shared_anchors: int = 6
     min_whole_shared: float = 1.0
     max_days: float | None = 14.0
+    story_core: int = 16
+    merge_support: float = 0.5
     max_text_bytes: int = 10_000_000
     workers: int = 0
     batch_size: int = 2000
@@ -87,7 +94,7 @@ class ClusterConfig:
             raise ConfigError(f"shingle must be between 1 and 32 words; got {self.shingle}")
         if self.sample < 1 or self.sample & (self.sample - 1):
             raise ConfigError(f"sample must be a power of two (1, 2, 4, ...); got {self.sample}")
-        for name in ("prose_min_tokens", "common_df", "pair_df", "max_df", "representatives", "min_shared", "batch_size"):
+        for name in ("prose_min_tokens", "common_df", "pair_df", "max_df", "representatives", "min_shared", "batch_size", "story_core"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
         if self.max_df < self.pair_df:
@@ -98,8 +105,10 @@ class ClusterConfig:
                 raise ConfigError(f"{name} must be in (0, 1]; got {v}")
         if not self.story_containment <= self.version_containment <= self.copy_containment:
             raise ConfigError("thresholds must satisfy story_containment <= version_containment <= copy_containment")
-        if self.min_shared_mass < 0:
-            raise ConfigError(f"min_shared_mass must be >= 0; got {self.min_shared_mass}")
+        if self.min_shared_anchors < 0:
+            raise ConfigError(f"min_shared_anchors must be >= 0; got {self.min_shared_anchors}")
+        if not 0.0 < self.merge_support <= 1.0:
+            raise ConfigError(f"merge_support must be in (0, 1]; got {self.merge_support}")
         if self.min_whole_shared < 0:
             raise ConfigError(f"min_whole_shared must be >= 0; got {self.min_whole_shared}")
         if self.max_days is not None and self.max_days < 0:
@@ -119,6 +128,14 @@ class ClusterConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ClusterConfig:
+        """A config from :meth:`as_dict` output, also one written by an older wirecopy: settings that
+        no longer exist are dropped (``min_shared_mass``, a weighted mass, became the anchor count
+        ``min_shared_anchors``, which keeps its default)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def resolve_workers(workers: int) -> int:

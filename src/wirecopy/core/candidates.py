@@ -2,15 +2,19 @@
 
 An inverted index over anchors, built by one sort (no hash tables of Python objects):
 
-* every anchor gets its *document frequency* ``df``; its matching weight is ``min(1, common_df / df)``,
-  so text that many documents carry (outlet furniture, cookie banners, wire templates) counts for
-  little while a story's own sentences count fully — and a story copied a thousand times keeps its
-  proportions, because all of its anchors are down-weighted alike;
+* every anchor gets its *document frequency* ``df``; its matching weight is ``min(1, common_df / df')``
+  where ``df'`` counts the distinct *texts* holding it (documents with the same anchor set, i.e.
+  identical copies and page-wrapped copies whose furniture makes no anchors, count once). Text that
+  many different documents carry (outlet furniture, cookie banners, wire templates) counts for
+  little, while a story's own sentences count fully however often the story is reprinted — and a
+  story also rewritten by many outlets keeps its proportions, because all of its anchors are
+  down-weighted alike;
 * anchors shared by at most ``pair_df`` documents propose every pair of their documents;
 * anchors shared by more (a widely copied story, or boilerplate) propose each of their documents
   with a few *representatives* (the lowest ordinals), which keeps the work linear: a real copy
   cluster is still found through its representatives, boilerplate is rejected at verification;
-* anchors shared by more than ``max_df`` documents propose nothing.
+* anchors shared by more than ``max_df`` documents propose nothing (by default a million: the
+  representatives already keep the work linear, so even a text reprinted 100,000 times is found).
 
 A pair proposed by fewer than ``min_shared`` anchors is dropped.
 """
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .fingerprint import Fingerprints
+from .fingerprint import Fingerprints, signatures
 
 __all__ = ["AnchorIndex", "anchor_weights", "build_index", "candidate_pairs"]
 
@@ -82,6 +86,7 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 19, thre
     weights = np.empty(total, dtype=np.float32)
     order = np.empty(total, dtype=index_type)
     bases = _bucket_positions(hashes, shift, parts, order)
+    sigs = signatures(hashes, fp.offsets)
 
     def sort_partition(p: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = int(bases[p]), int(bases[p + 1])
@@ -101,7 +106,7 @@ def build_index(fp: Fingerprints, common_df: int, part_size: int = 1 << 19, thre
         del h
         _sort_runs(pos, bounds)
         sizes = np.diff(bounds)
-        weights[pos] = anchor_weights(np.repeat(sizes, sizes), common_df)
+        weights[pos] = anchor_weights(np.repeat(_distinct_texts(pos, bounds, fp.offsets, sigs, common_df), sizes), common_df)
         shared = sizes >= 2
         return pos[np.repeat(shared, sizes)], sizes[shared]
 
@@ -139,6 +144,29 @@ def _bucket_positions(hashes, shift, parts, order):
         order[cursor[p]] = i
         cursor[p] += 1
     return bases
+
+
+@numba.njit(cache=True, nogil=True)
+def _distinct_texts(pos, bounds, offsets, sigs, common_df):
+    """Per run of equal anchors (``pos[bounds[i]:bounds[i + 1]]``, positions of one anchor in doc
+    order), how many distinct texts (document signatures) hold it. Only runs longer than
+    ``common_df`` can weigh less than 1, so only those are counted; the others keep their length."""
+    out = np.empty(bounds.shape[0] - 1, dtype=np.int64)
+    for i in range(bounds.shape[0] - 1):
+        size = bounds[i + 1] - bounds[i]
+        out[i] = size
+        if size <= common_df:
+            continue
+        seen = np.empty(size, dtype=np.uint64)
+        for x in range(size):
+            seen[x] = sigs[np.searchsorted(offsets, pos[bounds[i] + x], side="right") - 1]
+        seen.sort()
+        distinct = 1
+        for x in range(1, size):
+            if seen[x] != seen[x - 1]:
+                distinct += 1
+        out[i] = distinct
+    return out
 
 
 @numba.njit(cache=True, nogil=True)

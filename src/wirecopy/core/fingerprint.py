@@ -10,7 +10,13 @@ preserves containment as well as Jaccard.
 
 Segments that look like page furniture produce no anchors: a segment that does not end in sentence
 punctuation and has fewer than ``prose_min_tokens`` tokens is a headline, menu entry, byline,
-date line, caption credit or list item, not story prose.
+caption credit or list item, not story prose — unless it holds a figure: such a line is a table row
+("Shr 57 cts vs 27 cts", "Net 1,002,000 vs 470,000"), and the figures and labels are the evidence a
+results table, a dividend notice or a price list carries. Three or more consecutive table rows (label
+lines of up to three words such as "Six mths" may stand between them) make a table; one or two are
+date lines or bylines, furniture after all. A table's rows are read as one run
+(shingles cross the line breaks between them), so that a table of short rows still makes anchors: the
+same table re-sent is a copy, the same template with other figures shares almost none of them.
 
 The output of a batch is a flat ``uint64`` array of anchors (sorted and de-duplicated per document)
 plus offsets: a few hundred bytes per article, which is all later stages keep.
@@ -27,9 +33,10 @@ import numpy as np
 
 from .normalise import BREAK, IDEO, TERM, WORD, char_classes, normalise
 
-__all__ = ["Fingerprints", "fingerprint_texts", "fingerprint_normalised", "gather", "shingle_spans"]
+__all__ = ["Fingerprints", "fingerprint_texts", "fingerprint_normalised", "gather", "shingle_spans", "signature", "signatures"]
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_TABLE_ROWS = 3  # short lines with figures make a table from three in a row ("Posted Mar 4, 1987 / Updated ..." is furniture)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _ROLL_PRIME = np.uint64(0x9FB21C651E98DF25)
 
@@ -86,7 +93,13 @@ def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, r
     k = ring.shape[0]
     pk = np.uint64(pk)
     seg_start = cursor  # where this segment's anchors begin in ``out``
-    n_tok = 0  # tokens in the current segment
+    seg_tok = 0  # tokens in the current segment (sentence or line)
+    seg_digit = False  # whether one of them holds a figure
+    rows = 0  # table rows in the current run; fewer than _TABLE_ROWS (date lines) are dropped, as furniture is
+    lone_start = -1  # where the anchors of the run's first row begin, until a second row confirms it
+    lone_end = -1
+    inside = -1  # where the segment's first shingle lying wholly inside it was written (-1: none yet)
+    n_tok = 0  # tokens of the current shingle run (a segment, or consecutive table rows)
     slot = 0  # ring position of the oldest token
     roll = np.uint64(0)
     i = start
@@ -99,6 +112,8 @@ def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, r
             cls, width = _classify_multibyte(buf, i, end, table)
         if cls == WORD or cls == IDEO:
             tok_start = i
+            if 0x30 <= b <= 0x39:
+                seg_digit = True
             h = _FNV_OFFSET
             if cls == IDEO:
                 for j in range(width):
@@ -141,6 +156,9 @@ def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, r
             if slot == k:
                 slot = 0
             n_tok += 1
+            seg_tok += 1
+            if seg_tok == k:
+                inside = cursor
             roll = roll * _ROLL_PRIME + th
             if n_tok > k:
                 roll -= old * pk
@@ -154,17 +172,58 @@ def _fingerprint_one(buf, start, end, table, pk, mask, prose_min, out, cursor, r
                     cursor += 1
             continue
         if cls == TERM or cls == BREAK:
-            if n_tok > 0:
-                if cls != TERM and n_tok < prose_min:
+            if seg_tok > 0:
+                table_row = cls != TERM and seg_tok < prose_min and seg_digit
+                label = cls != TERM and seg_tok <= 3 and not seg_digit and rows > 0  # "Six mths" inside a table
+                if cls != TERM and seg_tok < prose_min and not seg_digit:
                     cursor = seg_start  # furniture: headline, menu entry, byline ...
+                if table_row:
+                    rows += 1
+                    if rows == 1:
+                        lone_start = seg_start
+                    if rows < _TABLE_ROWS:
+                        lone_end = cursor
+                elif not label:
+                    if rows > 0 and cursor > seg_start:  # prose after a table: no shingle crosses into it
+                        cursor = _cut(out, spans, seg_start, cursor if inside < 0 else inside, cursor)
+                    if 0 < rows < _TABLE_ROWS:  # a line or two with figures (date lines, a byline): furniture after all
+                        cursor = _cut(out, spans, lone_start, lone_end, cursor)
+                    rows = 0
                 seg_start = cursor
-                n_tok = 0
-                slot = 0
-                roll = np.uint64(0)
+                seg_tok = 0
+                seg_digit = False
+                inside = -1
+                if not (table_row or label):  # a table's rows are read as one run: its shingles cross the rows
+                    n_tok = 0
+                    slot = 0
+                    roll = np.uint64(0)
         i += width
-    if 0 < n_tok < prose_min:
-        cursor = seg_start
+    if seg_tok >= prose_min and rows > 0 and cursor > seg_start:  # prose after a table, at the end
+        cursor = _cut(out, spans, seg_start, cursor if inside < 0 else inside, cursor)
+    if 0 < seg_tok < prose_min:  # the text ends like a line
+        if not seg_digit:
+            cursor = seg_start
+        else:
+            if rows == 0:
+                lone_start = seg_start
+            rows += 1
+            if rows < _TABLE_ROWS:
+                lone_end = cursor
+    if 0 < rows < _TABLE_ROWS:
+        cursor = _cut(out, spans, lone_start, lone_end, cursor)
     return cursor
+
+
+@numba.njit(cache=True, nogil=True)
+def _cut(out, spans, lo, hi, cursor):
+    """Remove the anchors ``out[lo:hi]`` (and their spans), moving those after them down; the new cursor."""
+    n = cursor - hi
+    for x in range(n):
+        out[lo + x] = out[hi + x]
+        if spans is not None:
+            spans[lo + x, 0] = spans[hi + x, 0]
+            spans[lo + x, 1] = spans[hi + x, 1]
+    return lo + n
 
 
 @numba.njit(cache=True, nogil=True)
@@ -239,6 +298,10 @@ class Fingerprints:
     def of(self, i: int) -> np.ndarray:
         return self.hashes[self.offsets[i] : self.offsets[i + 1]]
 
+    def signatures(self) -> np.ndarray:
+        """Per document, a 64-bit hash of its whole anchor set (:func:`signature`)."""
+        return signatures(self.hashes, self.offsets)
+
     @staticmethod
     def concat(parts: list[Fingerprints]) -> Fingerprints:
         if not parts:
@@ -304,3 +367,28 @@ def gather(fp: Fingerprints, order: np.ndarray) -> Fingerprints:
     """The fingerprints of documents ``order[0], order[1], ...`` (a permutation or a selection)."""
     order = np.ascontiguousarray(order, dtype=np.int64)
     return Fingerprints(*_gather(fp.hashes, fp.offsets, order))
+
+
+@numba.njit(cache=True, nogil=True)
+def signature(hashes, lo, hi):
+    """A 64-bit hash of the sorted anchors ``hashes[lo:hi]``: equal for two texts exactly when their
+    anchor sets are equal (up to hash collisions); 0 for a text without anchors, never 0 otherwise.
+    Identical texts, and page-wrapped copies whose furniture makes no anchors, have one signature,
+    which is how document frequencies count distinct texts (:func:`~.candidates.build_index`)."""
+    if hi <= lo:
+        return np.uint64(0)
+    s = np.uint64(hi - lo)
+    for i in range(lo, hi):
+        s = _mix(s ^ hashes[i]) * _ROLL_PRIME
+    s = _mix(s)
+    return s if s != 0 else np.uint64(1)
+
+
+@numba.njit(cache=True, nogil=True)
+def signatures(hashes, offsets):
+    """:func:`signature` of every document of a batch."""
+    n = offsets.shape[0] - 1
+    out = np.empty(n, dtype=np.uint64)
+    for d in range(n):
+        out[d] = signature(hashes, offsets[d], offsets[d + 1])
+    return out

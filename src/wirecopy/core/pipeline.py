@@ -2,7 +2,8 @@
 
 An engine (``engines/local.py`` today; a live index and Spark reuse the same functions) reads and
 fingerprints documents however it likes, then hands a :class:`Corpus` — compact metadata plus
-anchors, never whole texts — to :func:`cluster_corpus`, which runs candidates → verify → cluster.
+anchors, never whole texts — to :func:`cluster_corpus`, which runs candidates → verify (the pair
+verdict of :mod:`.decide`) → story formation (:mod:`.stories`) → canonical and relations (:mod:`.cluster`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from .._config import ClusterConfig
 from .._document import Assignment, Story
 from .._memory import release_free_memory
 from .candidates import AnchorIndex, build_index, candidate_pairs
-from .cluster import choose_canonicals, relations_to_canonical, story_id, union_find
+from .cluster import choose_canonicals, relations_to_canonical, story_id
+from .decide import accept
 from .fingerprint import Fingerprints
 from .ingest import SkipReport
-from .verify import PairScores, accept, score_pairs
+from .stories import form_stories
+from .verify import PairScores, score_pairs
 
-__all__ = ["Corpus", "ClusterResult", "Links", "cluster_corpus", "link_corpus", "summarise_stories"]
+__all__ = ["Corpus", "ClusterResult", "Links", "cluster_corpus", "link_corpus", "story_labels", "summarise_stories"]
 
 
 @dataclass
@@ -112,6 +115,15 @@ def link_corpus(corpus: Corpus, config: ClusterConfig, chunk: int = 1 << 22) -> 
     return Links(weights=index.weights, mass=index.mass, candidates=int(pairs.shape[0]), scores=merged, index=index)
 
 
+def story_labels(corpus: Corpus, links: Links, config: ClusterConfig) -> np.ndarray:
+    """Each document's story (the smallest ordinal of its story): :func:`.stories.form_stories` on the links."""
+    sc = links.scores
+    return form_stories(
+        len(corpus), links.pairs, sc.containment, sc.jaccard, corpus.fp.hashes, corpus.fp.offsets, links.weights, links.mass,
+        corpus.days, config,
+    )
+
+
 def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = None) -> ClusterResult:
     """Group a fingerprinted corpus into stories and describe every document's place in its story."""
     n = len(corpus)
@@ -119,7 +131,7 @@ def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = 
         links = link_corpus(corpus, config).without_index()
         release_free_memory()
     pairs, weights, mass = links.pairs, links.weights, links.mass
-    labels = union_find(n, pairs)
+    labels = story_labels(corpus, links, config)
     sources, credits = corpus.name_codes()
     canonical = choose_canonicals(labels, corpus.days, sources, credits, mass)
     relation, score = relations_to_canonical(corpus.fp.hashes, corpus.fp.offsets, weights, mass, canonical, sources, credits, config)
@@ -141,6 +153,7 @@ def cluster_corpus(corpus: Corpus, config: ClusterConfig, links: Links | None = 
         "largest_story": int(sizes.max(initial=0)),
         "candidate_pairs": links.candidates,
         "linked_pairs": int(pairs.shape[0]),
+        "candidates_per_document": round(links.candidates / max(n, 1), 3),
         "anchors": int(corpus.fp.hashes.shape[0]),
     }
     return ClusterResult(assignments=assignments, stories=stories, stats=stats)

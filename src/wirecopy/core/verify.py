@@ -7,11 +7,8 @@ For a pair (a, b) with weighted anchor sets A and B (weights from :mod:`.candida
 * ``jaccard``      = shared / |A ∪ B|           — overall overlap
 * ``coverage_a``, ``coverage_b`` = shared / |A|, shared / |B|
 
-Two articles are the same story when the shared passages make up a substantial part of the
-smaller one (``containment >= min_containment``) *and* are more than a sentence or two of
-background (``shared >= min_shared_mass`` anchor weights, or the whole smaller text when it is
-that short, and at least ``min_whole_shared`` — one full anchor — of story prose). Dates, when both are known, must lie within ``max_days`` of each other: copies and
-versions of a story appear within days; a recurring report weeks later is a new story.
+Whether a pair is one story is decided from these scores by :mod:`.decide` (the one verdict), and
+stories are formed from the links by :mod:`.stories`.
 
 The relation of a pair (used for the member/canonical relation in the output):
 
@@ -26,9 +23,33 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["score_pairs", "PairScores", "accept", "RELATIONS"]
+__all__ = ["score_pairs", "PairScores", "RELATIONS"]
 
 RELATIONS = ("original", "copy", "version", "rewrite")
+
+
+@numba.njit(cache=True, nogil=True)
+def _score_one(hashes, offsets, weights, a, b):
+    """(shared weight, shared anchors) of documents ``a`` and ``b``: a merge of two sorted runs."""
+    i = offsets[a]
+    ie = offsets[a + 1]
+    j = offsets[b]
+    je = offsets[b + 1]
+    s = 0.0
+    c = 0
+    while i < ie and j < je:
+        ha = hashes[i]
+        hb = hashes[j]
+        if ha == hb:
+            s += weights[i]
+            c += 1
+            i += 1
+            j += 1
+        elif ha < hb:
+            i += 1
+        else:
+            j += 1
+    return s, c
 
 
 @numba.njit(cache=True, nogil=True)
@@ -37,28 +58,7 @@ def _score(hashes, offsets, weights, pairs):
     shared = np.zeros(m, dtype=np.float64)
     n_shared = np.zeros(m, dtype=np.int32)
     for p in range(m):
-        a = pairs[p, 0]
-        b = pairs[p, 1]
-        i = offsets[a]
-        ie = offsets[a + 1]
-        j = offsets[b]
-        je = offsets[b + 1]
-        s = 0.0
-        c = 0
-        while i < ie and j < je:
-            ha = hashes[i]
-            hb = hashes[j]
-            if ha == hb:
-                s += weights[i]
-                c += 1
-                i += 1
-                j += 1
-            elif ha < hb:
-                i += 1
-            else:
-                j += 1
-        shared[p] = s
-        n_shared[p] = c
+        shared[p], n_shared[p] = _score_one(hashes, offsets, weights, pairs[p, 0], pairs[p, 1])
     return shared, n_shared
 
 
@@ -87,22 +87,3 @@ def score_pairs(hashes: np.ndarray, offsets: np.ndarray, weights: np.ndarray, ma
     pairs = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
     shared, n_shared = _score(hashes, offsets, weights, pairs)
     return PairScores(pairs, shared, n_shared, mass[pairs[:, 0]], mass[pairs[:, 1]])
-
-
-def accept(scores: PairScores, days_a: np.ndarray, days_b: np.ndarray, config) -> np.ndarray:
-    """Boolean mask of the pairs that are linked at ``config.level`` (see the module docstring)."""
-    c, j, shared = scores.containment, scores.jaccard, scores.shared
-    # one text entirely inside the other, and what they share is real story prose: a text whose only
-    # anchors are down-weighted boilerplate is "inside" every page that carries it, which is no evidence
-    whole = (c >= config.copy_containment) & (shared >= config.min_whole_shared)
-    enough = (shared >= config.min_shared_mass) | whole
-    if config.level == "copy":
-        ok = ((j >= config.copy_jaccard) | whole) & enough
-    elif config.level == "version":
-        ok = (c >= config.version_containment) & enough
-    else:
-        ok = (c >= config.story_containment) & enough
-    if config.max_days is not None:
-        both = ~np.isnan(days_a) & ~np.isnan(days_b)
-        ok &= ~both | (np.abs(days_a - days_b) <= config.max_days)
-    return ok

@@ -6,8 +6,9 @@ re-implements the algorithm, and no stage collects pairs to the driver:
 1. **fingerprint** — ``mapInArrow`` over input partitions: ``validate_record``, ``parse_date``,
    ``credited_agency`` and ``fingerprint_texts`` on each Arrow batch. Texts are dropped afterwards;
    only ids, metadata and anchors (an ``array<bigint>``: the uint64 hashes, bit for bit) are kept.
-2. **index** — anchors are exploded to postings and their document frequency ``df`` counted by a
-   shuffle on the anchor hash; each document gets back its ``df`` per anchor, from which
+2. **index** — anchors are exploded to postings and their document frequency ``df`` (documents, for
+   the candidate rules) and ``tdf`` (distinct texts, by document signature, for the weights) counted
+   by a shuffle on the anchor hash; each document gets back its ``tdf`` per anchor, from which
    :func:`~wirecopy.core.candidates.anchor_weights` makes the weights wherever they are needed.
 3. **candidates** — a join of the postings with themselves on the anchor hash, with the local rules:
    groups of ``df ≤ pair_df`` propose every pair, groups of ``pair_df < df ≤ max_df`` propose each
@@ -15,13 +16,15 @@ re-implements the algorithm, and no stage collects pairs to the driver:
    sorted order, and Spark compares strings in the same code-point order), larger groups nothing;
    a pair proposed by fewer than ``min_shared`` anchors is dropped.
 4. **verify** — each candidate pair is joined with both documents' anchors and scored in
-   ``mapInArrow`` by :func:`~wirecopy.core.verify.score_pairs` and :func:`~wirecopy.core.verify.accept`.
+   ``mapInArrow`` by :func:`~wirecopy.core.verify.score_pairs` and the one verdict, :func:`~wirecopy.core.decide.accept`.
 5. **components** — large-star / small-star (Kiveris et al., "Connected Components in MapReduce and
    Beyond", SoCC 2014) over the accepted edges, O(log² n) rounds of joins; a component is labelled by
-   its smallest id, as :func:`~wirecopy.core.cluster.union_find` labels by the smallest ordinal.
-6. **stories** — one ``applyInArrow`` call per multi-document story runs
-   :func:`~wirecopy.core.cluster.choose_canonicals` and :func:`~wirecopy.core.cluster.relations_to_canonical`
-   on the members; single documents are mapped in batches. Source/agency codes (whose order breaks
+   its smallest id.
+6. **stories** — one ``applyInArrow`` call per component runs the core's story formation,
+   :func:`~wirecopy.core.stories.form_stories`, on its members and their links (story formation
+   never merges across components, so this is what it does over the whole corpus locally), then
+   :func:`~wirecopy.core.cluster.choose_canonicals` and :func:`~wirecopy.core.cluster.relations_to_canonical`;
+   single documents are mapped in batches. Source/agency codes (whose order breaks
    ties in :func:`~wirecopy.core.cluster.origin_of`) are numbered as the local engine numbers them.
 
 The output has the columns of :meth:`wirecopy.Assignment.as_dict`, one row per input row, in input
@@ -45,11 +48,13 @@ from .._document import Assignment, Document
 from .._errors import ConfigError, DuplicateIdError, InputError, MissingDependencyError
 from ..core.candidates import anchor_weights
 from ..core.cluster import choose_canonicals, relations_to_canonical, story_id
-from ..core.fingerprint import fingerprint_texts
+from ..core.fingerprint import fingerprint_texts, signatures
 from ..core.ingest import SkipReport, parse_date, validate_record
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import ClusterResult, summarise_stories
-from ..core.verify import accept, score_pairs
+from ..core.stories import form_stories
+from ..core.decide import accept
+from ..core.verify import score_pairs
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -61,7 +66,7 @@ _FIELDS = FieldMap()
 _INPUT = ("id", "text", "title", "date", "source")
 _FINGERPRINTED = (
     "pos long, id string, title string, date string, source string, days double, "
-    "source_key string, credit_key string, hashes array<bigint>, error_record string, error string"
+    "source_key string, credit_key string, hashes array<bigint>, sig long, error_record string, error string"
 )
 _ASSIGNED = "id string, story string, relation string, canonical string, score double, title string, date string, source string, pos long"
 _ASSIGNED_ARROW = pa.schema(
@@ -178,6 +183,7 @@ def _fingerprint_batches(batches: Iterator[pa.RecordBatch], config: ClusterConfi
         np.cumsum(lengths, out=offsets[1:])
         arrays = {k: pa.array(v, type=pa.int64() if k == "pos" else pa.float64() if k == "days" else pa.string()) for k, v in out.items()}
         arrays["hashes"] = _list_array(offsets, fp.hashes.view(np.int64))
+        arrays["sig"] = pa.array(signatures(fp.hashes, offsets).view(np.int64))  # the text's identity: df counts distinct texts
         names = [c.split()[0] for c in _FINGERPRINTED.split(", ")]
         yield pa.RecordBatch.from_arrays([arrays[n] for n in names], names=names)
 
@@ -293,20 +299,29 @@ def _assigned(rows: list[tuple[Assignment, int]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist([{**a.as_dict(), "pos": pos} for a, pos in rows], schema=_ASSIGNED_ARROW)
 
 
-def _story_of(table: pa.Table, config: ClusterConfig) -> pa.Table:
-    """Canonical and relations of one multi-document story (its members in ``table``)."""
+def _stories_of(table: pa.Table, config: ClusterConfig) -> pa.Table:
+    """The stories of one connected component of the links (its members in ``table``, each with the
+    ids it links to): :func:`~wirecopy.core.stories.form_stories` forms them, as it does over the
+    whole corpus locally (it never merges across components), then each story's canonical and
+    relations."""
     table = table.take(pc.sort_indices(table, [("id", "ascending")]))
     ids = table.column("id").to_pylist()
+    ordinal = {x: i for i, x in enumerate(ids)}
     hashes, offsets, weights, mass = _weighted([table.column("hashes").combine_chunks()], [table.column("dfs").combine_chunks()], config.common_df)
     days = table.column("days").to_numpy().astype(np.float64)
     sources = table.column("source_code").to_numpy().astype(np.int64)
     credits = table.column("credit_code").to_numpy().astype(np.int64)
-    canonical = choose_canonicals(np.zeros(len(ids), dtype=np.int64), days, sources, credits, mass)
+    pairs = np.array(
+        [(ordinal[a], ordinal[b]) for a, bs in zip(ids, table.column("links").to_pylist()) for b in (bs or ())], dtype=np.int64
+    ).reshape(-1, 2)
+    pairs.sort(axis=1)
+    sc = score_pairs(hashes, offsets, weights, mass, pairs)
+    labels = form_stories(len(ids), pairs, sc.containment, sc.jaccard, hashes, offsets, weights, mass, days, config)
+    canonical = choose_canonicals(labels, days, sources, credits, mass)
     relation, score = relations_to_canonical(hashes, offsets, weights, mass, canonical, sources, credits, config)
-    sid = story_id(ids[0])
     titles, dates, srcs, pos = (table.column(c).to_pylist() for c in ("title", "date", "source", "pos"))
     rows = [
-        (Assignment(ids[i], sid, relation[i], ids[int(canonical[i])], float(score[i]), titles[i], dates[i], srcs[i]), pos[i])
+        (Assignment(ids[i], story_id(ids[int(labels[i])]), relation[i], ids[int(canonical[i])], float(score[i]), titles[i], dates[i], srcs[i]), pos[i])
         for i in range(len(ids))
     ]
     return pa.Table.from_batches([_assigned(rows)])
@@ -363,9 +378,10 @@ def cluster_dataframe(
     fingerprinted = inputs.mapInArrow(lambda it: _fingerprint_batches(it, config), _FINGERPRINTED).persist(StorageLevel.MEMORY_AND_DISK)
     docs = _checked(fingerprinted, on_error, skipped).drop("error", "error_record")
 
-    postings = docs.select("id", F.posexplode("hashes").alias("k", "h"))
-    postings = postings.join(postings.groupBy("h").agg(F.count("*").alias("df")), "h")
-    dfs = postings.groupBy("id").agg(F.sort_array(F.collect_list(F.struct("k", "df"))).alias("kd")).select("id", F.col("kd.df").alias("dfs"))
+    postings = docs.select("id", "sig", F.posexplode("hashes").alias("k", "h"))
+    # df: documents per anchor (the candidate rules); tdf: distinct texts per anchor (the weights)
+    postings = postings.join(postings.groupBy("h").agg(F.count("*").alias("df"), F.countDistinct("sig").alias("tdf")), "h")
+    dfs = postings.groupBy("id").agg(F.sort_array(F.collect_list(F.struct("k", "tdf"))).alias("kd")).select("id", F.col("kd.tdf").alias("dfs"))
     indexed = docs.join(dfs, "id", "left").persist(StorageLevel.MEMORY_AND_DISK)
 
     def side(s: str) -> DataFrame:  # one document's anchors, joined by a shuffle: the index is never broadcast whole
@@ -374,16 +390,18 @@ def cluster_dataframe(
     scored = _candidates(postings, config).join(side("a"), "a").join(side("b"), "b")
     edges = scored.mapInArrow(lambda it: _score_batches(it, config), "a string, b string").localCheckpoint()
     roots = connected_components(edges)
+    links = edges.groupBy("a").agg(F.collect_list("b").alias("links")).withColumnRenamed("a", "id")
 
     codes = _name_codes(indexed)
     members = (
         indexed.join(roots, "id")
+        .join(links, "id", "left")
         .join(codes.select(F.col("name").alias("source_key"), F.col("code").alias("source_code")), "source_key", "left")
         .join(codes.select(F.col("name").alias("credit_key"), F.col("code").alias("credit_code")), "credit_key", "left")
-        .select("id", "root", "hashes", "dfs", "days", F.coalesce("source_code", F.lit(-1)).alias("source_code"),
+        .select("id", "root", "links", "hashes", "dfs", "days", F.coalesce("source_code", F.lit(-1)).alias("source_code"),
                 F.coalesce("credit_code", F.lit(-1)).alias("credit_code"), "title", "date", "source", "pos")
     )
-    grouped = members.groupBy("root").applyInArrow(lambda t: _story_of(t, config), _ASSIGNED)
+    grouped = members.groupBy("root").applyInArrow(lambda t: _stories_of(t, config), _ASSIGNED)
     single = indexed.join(roots, "id", "left_anti").select("id", "title", "date", "source", "pos").mapInArrow(_singletons, _ASSIGNED)
     if stats is not None:
         stats["documents"] = docs.count()

@@ -5,10 +5,12 @@ and :class:`~wirecopy.core.pipeline.Links` of the run) and scores any pair with
 :func:`wirecopy.core.verify.score_pairs`:
 
 * a **missed** pair (gold: one story; predicted: two) was either *not proposed* by the candidate
-  stage (too few shared anchors of low document frequency), or *proposed but rejected* by verify —
-  the reason names the failed condition (containment, shared mass, date gap);
+  stage (too few shared anchors of low document frequency), *proposed but rejected* by verify — the
+  reason is the one verdict's (:mod:`wirecopy.core.decide`) failed condition — or *linked but kept
+  apart* by story formation (:mod:`wirecopy.core.stories`: the merged story would span more than
+  ``max_days``, or the two stories' cores do not support a merge);
 * a **false merge** (gold: two stories; predicted: one) was either *linked directly* by verify (its
-  scores passed the thresholds) or *joined transitively* by the cluster stage through other links —
+  scores passed the thresholds) or *joined transitively* by story formation through other links —
   the path of links is shown, with its weakest link.
 
 Error pairs of a full labelled clustering are enumerated per gold story (missed) and per predicted
@@ -26,13 +28,13 @@ import numpy as np
 
 from .._config import ClusterConfig
 from ..core.candidates import candidate_pairs
-from ..core.cluster import union_find
-from ..core.pipeline import Corpus, Links
+from ..core.decide import LINKED, describe, verdicts
+from ..core.pipeline import Corpus, Links, story_labels
 from ..core.verify import score_pairs
 
 __all__ = ["PairError", "ErrorReport", "cross_pairs", "explain_pairs", "select_worst"]
 
-STAGES = ("candidates", "verify", "cluster")
+STAGES = ("candidates", "verify", "stories")
 
 
 @dataclass
@@ -116,23 +118,6 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[pos] == keys
 
 
-def _reject_reason(c: float, j: float, shared: float, gap: float, config: ClusterConfig) -> str:
-    whole = c >= config.copy_containment and shared >= config.min_whole_shared  # as core.verify.accept
-    failed = []
-    if config.level == "copy":
-        if j < config.copy_jaccard and not whole:
-            failed.append(f"jaccard {j:.2f} < {config.copy_jaccard}")
-    else:
-        thr = config.version_containment if config.level == "version" else config.story_containment
-        if c < thr:
-            failed.append(f"containment {c:.2f} < {thr}")
-    if shared < config.min_shared_mass and not whole:
-        failed.append(f"shared mass {shared:.1f} < {config.min_shared_mass}")
-    if config.max_days is not None and not np.isnan(gap) and gap > config.max_days:
-        failed.append(f"date gap {gap:.0f} d > {config.max_days:g}")
-    return "rejected by verify: " + ("; ".join(failed) or "thresholds not met")
-
-
 class _LinkGraph:
     """Adjacency of the accepted links, for the path behind a transitive merge."""
 
@@ -177,8 +162,9 @@ def explain_pairs(corpus: Corpus, config: ClusterConfig, links: Links, pairs: np
     proposed = _member(keys, np.sort(_keys(cand, n)) if cand.shape[0] else cand[:, 0])
     linked = _member(keys, np.sort(_keys(links.pairs, n)) if links.pairs.shape[0] else links.pairs[:, 0])
     c, j = scores.containment, scores.jaccard
-    labels = union_find(n, links.pairs)  # this run's stories
+    labels = story_labels(corpus, links, config)
     gap = np.abs(corpus.days[pairs[:, 0]] - corpus.days[pairs[:, 1]])
+    codes = verdicts(scores, corpus.days[pairs[:, 0]], corpus.days[pairs[:, 1]], config)
     out = []
     for k in range(pairs.shape[0]):
         a, b = int(pairs[k, 0]), int(pairs[k, 1])
@@ -188,29 +174,42 @@ def explain_pairs(corpus: Corpus, config: ClusterConfig, links: Links, pairs: np
             shared_anchors=int(scores.n_shared[k]), date_gap_days=None if np.isnan(gap[k]) else round(float(gap[k]), 3),
         )
         joined = labels[a] == labels[b]
+        why = describe(int(codes[k]), float(c[k]), float(j[k]), float(scores.shared[k]), int(scores.n_shared[k]), float(gap[k]), config)
         if kind == "missed":
             if joined:
-                e.stage, e.reason = "cluster", "this run joins them (the predictions were made with other settings)"
+                e.stage, e.reason = "stories", "this run joins them (the predictions were made with other settings)"
             elif not proposed[k]:
                 e.stage = "candidates"
                 e.reason = f"not proposed by candidates: {int(scores.n_shared[k])} shared anchor(s), need {config.min_shared} of df <= {config.pair_df} (or via representatives)"
+            elif codes[k] != LINKED:
+                e.stage, e.reason = "verify", "rejected by verify: " + why
             else:
-                e.stage, e.reason = "verify", _reject_reason(float(c[k]), float(j[k]), float(scores.shared[k]), float(gap[k]), config)
+                e.stage, e.reason = "stories", "kept apart by story formation: " + _apart_reason(corpus, labels, a, b, config)
         else:
             if linked[k]:
                 e.stage = "verify"
-                e.reason = f"linked directly by verify: containment {c[k]:.2f}, shared mass {scores.shared[k]:.1f}"
+                e.reason = "linked directly by verify: " + why
             elif joined:
-                e.stage, e.reason = "cluster", "joined transitively through other links"
+                e.stage, e.reason = "stories", "joined transitively through other links"
             else:
-                e.stage, e.reason = "cluster", "this run keeps them apart (the predictions were made with other settings)"
+                e.stage, e.reason = "stories", "this run keeps them apart (the predictions were made with other settings)"
         out.append(e)
     return out
 
 
+def _apart_reason(corpus: Corpus, labels: np.ndarray, a: int, b: int, config: ClusterConfig) -> str:
+    """Why story formation did not merge the stories of linked documents ``a`` and ``b``."""
+    members = np.flatnonzero((labels == labels[a]) | (labels == labels[b]))
+    days = corpus.days[members]
+    days = days[~np.isnan(days)]
+    if config.max_days is not None and days.shape[0] and days.max() - days.min() > config.max_days:
+        return f"together the two stories would span {days.max() - days.min():.1f} days > max_days {config.max_days:g}"
+    return f"fewer than {config.merge_support:.0%} of the pairs between the two stories' cores are linked (merge_support)"
+
+
 def _complete_paths(errors: list[PairError], corpus: Corpus, links: Links) -> None:
     """Fill in the chain of links behind each transitive merge shown, and its weakest link."""
-    todo = [e for e in errors if e.kind == "false_merge" and e.stage == "cluster" and e.reason and e.reason.startswith("joined")]
+    todo = [e for e in errors if e.kind == "false_merge" and e.stage == "stories" and e.reason and e.reason.startswith("joined")]
     if not todo:
         return
     ordinal = {d: i for i, d in enumerate(corpus.ids)}

@@ -30,7 +30,7 @@ from .labels import SAME_RELATIONS, GoldPairs, GoldStories, Predictions, load_go
 from .metrics import ClusterScores, pair_counts, score_clustering
 from .pairs import PairSetScores, predicted_same, score_labelled_pairs
 
-__all__ = ["Evaluation", "evaluate_dataset", "evaluate_predictions", "find_gold"]
+__all__ = ["Evaluation", "evaluate_dataset", "evaluate_documents", "evaluate_predictions", "find_gold"]
 
 ERROR_LIMIT = 200_000  # wrong pairs enumerated and explained per kind (totals are always exact)
 
@@ -63,14 +63,19 @@ class Evaluation:
 
 
 def find_gold(folder: str) -> tuple[str, str]:
-    """(docs.jsonl, gold.jsonl or pairs.csv) of a data set folder."""
-    docs = os.path.join(folder, "docs.jsonl")
-    if not os.path.isfile(docs):
-        raise InputError("data set folder has no docs.jsonl", source=folder)
-    for name in ("gold.jsonl", "pairs.csv"):
-        if os.path.isfile(os.path.join(folder, name)):
-            return docs, os.path.join(folder, name)
-    raise InputError("data set folder has neither gold.jsonl nor pairs.csv", source=folder)
+    """(docs, gold) of a data set folder: ``docs.jsonl`` and ``gold.jsonl`` or ``pairs.csv``, each
+    possibly gzipped (``docs.jsonl.gz``, as big sets ship)."""
+
+    def first(*names: str) -> str | None:
+        return next((os.path.join(folder, n) for n in names if os.path.isfile(os.path.join(folder, n))), None)
+
+    docs = first("docs.jsonl", "docs.jsonl.gz")
+    if docs is None:
+        raise InputError("data set folder has no docs.jsonl (or docs.jsonl.gz)", source=folder)
+    gold = first("gold.jsonl", "gold.jsonl.gz", "pairs.csv")
+    if gold is None:
+        raise InputError("data set folder has neither gold.jsonl(.gz) nor pairs.csv", source=folder)
+    return docs, gold
 
 
 def _doc_relation_recall(gold: GoldStories, predicted: dict[str, str]) -> dict[str, float | None]:
@@ -163,15 +168,27 @@ def evaluate_dataset(folder: str, config: ClusterConfig | None = None, *, top: i
     config = config or ClusterConfig()
     docs_path, gold_path = find_gold(folder)
     gold = load_gold(gold_path)
+    return evaluate_documents(read_documents([docs_path], max_text_bytes=config.max_text_bytes), gold, config, top=top)
+
+
+def evaluate_documents(
+    docs: Iterable[Document], gold: GoldStories | GoldPairs, config: ClusterConfig | None = None, *, top: int = 10,
+) -> Evaluation:
+    """Cluster ``docs`` with the local engine's stages and score the result against ``gold``.
+
+    What :func:`evaluate_dataset` does once it has read its folder; also used for sets built in
+    memory (``wirecopy eval reuters21578-pairs``).
+    """
+    config = config or ClusterConfig()
     started = time.perf_counter()
-    corpus = fingerprint_corpus(read_documents([docs_path], max_text_bytes=config.max_text_bytes), config)
+    corpus = fingerprint_corpus(docs, config)
     links = link_corpus(corpus, config)
     result = cluster_corpus(corpus, config, links)
     seconds = time.perf_counter() - started
     predicted = result.story_of()
     scores, by_rel = _score(gold, predicted)
     errors = _errors(gold, predicted, top, corpus, config, links, None)
-    return Evaluation(gold_path, f"wirecopy --level {config.level}", "pairs" if isinstance(gold, GoldPairs) else "stories",
+    return Evaluation(gold.path, f"wirecopy --level {config.level}", "pairs" if isinstance(gold, GoldPairs) else "stories",
                       scores, errors, by_rel, config.as_dict(), round(seconds, 3))
 
 

@@ -2,10 +2,12 @@
 
 Everything comes from the machinery that clusters:
 
-* the **verdict** is :func:`wirecopy.core.verify.accept` on :func:`~wirecopy.core.verify.score_pairs`
-  with the anchor weights of :func:`~wirecopy.core.candidates.build_index` over the corpus, and the
-  relation is :func:`~wirecopy.core.cluster.relations_to_canonical` — so ``explain`` agrees with
-  ``cluster`` by construction. When the pair is not linked, it is ``related`` when the texts still
+* the **verdict** is the one of :mod:`wirecopy.core.decide` on :func:`~wirecopy.core.verify.score_pairs`
+  with the anchor weights of :func:`~wirecopy.core.candidates.build_index` over the corpus (its reason
+  names the condition that failed), whether the two are one story comes from story formation
+  (:func:`~wirecopy.core.pipeline.story_labels`), and the relation is
+  :func:`~wirecopy.core.cluster.relations_to_canonical` — so ``explain`` agrees with ``cluster`` by
+  construction. When the pair is not linked, it is ``related`` when the texts still
   share a passage of story prose (a run of two or more shingles, six words and more), else ``different``;
 * the **shared passages** are merged runs of shingles (every word k-gram, ``sample=1``, from
   :func:`~wirecopy.core.fingerprint.shingle_spans`) present in both texts, aligned run by run, with
@@ -34,8 +36,9 @@ from .._document import Document
 from .._errors import InputError
 from ..core.candidates import AnchorIndex
 from ..core.cluster import relations_to_canonical
-from ..core.pipeline import Corpus, link_corpus
-from ..core.verify import accept, score_pairs
+from ..core.decide import LINKED, describe, verdicts
+from ..core.pipeline import Corpus, link_corpus, story_labels
+from ..core.verify import score_pairs
 from ..engines.local import fingerprint_corpus
 from .newsmarks import editor_notes
 from .text import Span, TextShingles, is_furniture, merge_spans, text_shingles
@@ -315,20 +318,26 @@ def explain_in_corpus(
     config: ClusterConfig,
     shingles: Mapping[int, TextShingles] | None = None,
     linked_pairs: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
 ) -> Explanation:
     """Explain documents ``ia`` and ``ib`` (ordinals of ``corpus``; ``texts`` aligned with it).
 
-    ``linked_pairs`` are the corpus's verified links (:func:`~wirecopy.core.pipeline.link_corpus`):
-    with them, a pair that is not linked directly but is one story through other members (a rewrite
-    of an earlier version of an update) gets its relation within the story, and the chain of links.
+    ``linked_pairs`` are the corpus's verified links (:func:`~wirecopy.core.pipeline.link_corpus`) and
+    ``labels`` its stories (:func:`~wirecopy.core.pipeline.story_labels`): with them, a pair that is
+    not linked directly but is one story through other members (a rewrite of an earlier version of an
+    update) gets its relation within the story and the chain of links inside the story, and a pair
+    that is linked but that story formation kept apart says so.
     """
     if ia == ib:
         raise InputError(f"cannot explain {corpus.ids[ia]!r} against itself")
     fp = corpus.fp
     sc = score_pairs(fp.hashes, fp.offsets, index.weights, index.mass, np.array([[ia, ib]], dtype=np.int64))
     days = corpus.days
-    linked = bool(accept(sc, days[[ia]], days[[ib]], config)[0])
+    code = int(verdicts(sc, days[[ia]], days[[ib]], config)[0])
+    linked = code == LINKED
     c, j, shared = float(sc.containment[0]), float(sc.jaccard[0]), float(sc.shared[0])
+    gap = abs(float(days[ia] - days[ib])) if not (np.isnan(days[ia]) or np.isnan(days[ib])) else float("nan")
+    verdict = describe(code, c, j, shared, int(sc.n_shared[0]), gap, config)
     ma, mb = float(sc.mass_a[0]), float(sc.mass_b[0])
     sources, credits = corpus.name_codes()
     canonical = np.arange(len(corpus), dtype=np.int64)
@@ -342,8 +351,15 @@ def explain_in_corpus(
     ev = align(ta, tb, weights_a, config.sample)
     stock = [(n.start, n.end) for n in editor_notes(texts[ia]) if n.kind == "unverified"]
     ev = replace(ev, shared=[replace(p, boilerplate=classify_passage(p, texts[ia], stock)) for p in ev.shared])
-    path = [ia, ib] if linked else _path(linked_pairs, ia, ib) if linked_pairs is not None else None
-    if linked or path:
+    together = labels is None or labels[ia] == labels[ib]
+    if labels is not None and linked_pairs is not None and linked_pairs.shape[0]:
+        inside = (labels[linked_pairs[:, 0]] == labels[ia]) & (labels[linked_pairs[:, 1]] == labels[ia])
+        linked_pairs = linked_pairs[inside]  # the chain runs inside the story
+    if not together:
+        path = None
+    else:
+        path = [ia, ib] if linked else _path(linked_pairs, ia, ib) if linked_pairs is not None else None
+    if path:
         rel = relation[ia]
     elif any(p.shingles >= RELATED_MIN_SHINGLES and not p.boilerplate for p in ev.shared):
         rel = "related"
@@ -382,7 +398,7 @@ def explain_in_corpus(
         same_story=bool(path),
         level=config.level,
         scores=scores,
-        reasons=_reasons(config, rel, linked, c, j, shared, apart, corpus, ia, ib, ev, path),
+        reasons=_reasons(config, rel, linked, verdict, c, j, apart, corpus, ia, ib, ev, path),
         shared=ev.shared,
         only_a=ev.only_a,
         only_b=ev.only_b,
@@ -420,26 +436,16 @@ def _path(pairs: np.ndarray, ia: int, ib: int) -> list[int] | None:
     return out[::-1]
 
 
-def _reasons(config, rel, linked, c, j, shared, apart, corpus, ia, ib, ev, path) -> list[str]:
-    level = config.level
-    need = {"copy": None, "version": config.version_containment, "story": config.story_containment}[level]
-    out = [f"{c:.0%} of the smaller text's story prose is in the other (containment {c:.3f}; Jaccard {j:.3f})"]
-    if level == "copy":
-        out.append(f"copy level links Jaccard >= {config.copy_jaccard} or one text inside the other (containment >= {config.copy_containment})")
-    else:
-        out.append(f"{level} level links containment >= {need}" + (" - met" if c >= need else " - not met"))
-    whole = c >= config.copy_containment and shared >= config.min_whole_shared  # as core.verify.accept
-    if whole:
-        out.append(
-            f"one text is (almost) entirely inside the other (containment >= {config.copy_containment}, "
-            f"sharing at least {config.min_whole_shared:g} anchor of story prose)"
-        )
-    else:
-        ok = shared >= config.min_shared_mass
-        out.append(f"shared weighted anchors {shared:.1f} (needs >= {config.min_shared_mass:g}, about two sentences)" + (" - met" if ok else " - not met"))
+def _reasons(config, rel, linked, verdict, c, j, apart, corpus, ia, ib, ev, path) -> list[str]:
+    out = [
+        f"{c:.0%} of the smaller text's story prose is in the other (containment {c:.3f}; Jaccard {j:.3f})",
+        f"verdict at level {config.level}: {verdict}",
+    ]
     if apart is not None and config.max_days is not None:
-        ok = apart <= config.max_days
-        out.append(f"dated {apart:.2f} days apart (limit {config.max_days:g})" + (" - met" if ok else " - not met"))
+        out.append(f"dated {apart:.2f} days apart (limit {config.max_days:g})" + (" - met" if apart <= config.max_days else " - not met"))
+    if linked and not path:
+        out.append("linked, but story formation keeps their stories apart (the merged story would span more than "
+                   f"max_days, or the pairs between the stories' cores do not support it: merge_support {config.merge_support:g})")
     kinds = sorted({p.boilerplate for p in ev.shared if p.boilerplate})
     if kinds:
         out.append(f"shared boilerplate set aside when judging relatedness: {', '.join(kinds)}")
@@ -513,7 +519,8 @@ def explain(
             raise InputError(f"id {x!r} is not in the corpus ({len(fc.ids)} documents)")
     texts = [by_id[x].text for x in fc.ids]
     links = link_corpus(fc, config)
-    return explain_in_corpus(fc, links.index, texts, ordinal[ids[0]], ordinal[ids[1]], config, linked_pairs=links.pairs)
+    labels = story_labels(fc, links, config)
+    return explain_in_corpus(fc, links.index, texts, ordinal[ids[0]], ordinal[ids[1]], config, linked_pairs=links.pairs, labels=labels)
 
 
 def _quote(s: str, n: int = 160) -> str:

@@ -22,6 +22,14 @@ Every article's sorted anchors are (``articles.anchors``), and they are the coun
   and remembered, so that a rollback — a refused batch, a ``query`` — takes them out again.
 
 The key 0 marks an empty slot; an anchor whose hash is 0 is counted in a slot of its own.
+
+Two counts are kept per anchor, as batch keeps them: the articles holding it (which decides how
+candidates are proposed: a frequent anchor proposes only its first articles) and the distinct *texts*
+holding it (which weighs it: an article whose anchor set is exactly another's — a reprint, a page
+around the same wire text — adds nothing new, :func:`~wirecopy.core.candidates.build_index`). A second
+table counts the articles of each text signature (:func:`~wirecopy.core.fingerprint.signature`): an
+article counts towards the distinct counts only when it is the first of its text, and a rollback
+takes it out again only when it was the last.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ import sqlite3
 
 import numba
 import numpy as np
+
+from ..core.fingerprint import signature
 
 __all__ = ["DocFreq", "newest_article"]
 
@@ -58,21 +68,44 @@ def _slot(keys: np.ndarray, key: np.uint64, shift: np.uint64) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
-def _add(keys: np.ndarray, counts: np.ndarray, hashes: np.ndarray, delta: int) -> tuple[int, int]:
-    """Add ``delta`` to the count of every hash; return (keys newly placed, change of the key 0's count)."""
+def _add_docs(keys, counts, distinct, texts, text_counts, hashes, offsets, delta):
+    """Count the articles ``hashes[offsets[d]:offsets[d + 1]]``: every anchor in ``counts``, and in
+    ``distinct`` only for the first article of its text (or, taking out, the last). Returns (anchor
+    keys newly placed, change of the key 0's count, the same for ``distinct``, text keys placed)."""
     shift = _shift(keys)
+    text_shift = _shift(texts)
     fresh = 0
     zero = 0
-    for h in hashes:
-        if h == 0:
-            zero += delta
+    dzero = 0
+    new_texts = 0
+    for d in range(offsets.shape[0] - 1):
+        lo = offsets[d]
+        hi = offsets[d + 1]
+        if hi <= lo:
             continue
-        i = _slot(keys, h, shift)
-        if keys[i] == 0:
-            keys[i] = h
-            fresh += 1
-        counts[i] += delta
-    return fresh, zero
+        sig = signature(hashes, lo, hi)
+        t = _slot(texts, sig, text_shift)
+        if texts[t] == 0:
+            texts[t] = sig
+            new_texts += 1
+        before = text_counts[t]
+        text_counts[t] += delta
+        first = (delta > 0 and before == 0) or (delta < 0 and text_counts[t] == 0)
+        for x in range(lo, hi):
+            h = hashes[x]
+            if h == 0:
+                zero += delta
+                if first:
+                    dzero += delta
+                continue
+            i = _slot(keys, h, shift)
+            if keys[i] == 0:
+                keys[i] = h
+                fresh += 1
+            counts[i] += delta
+            if first:
+                distinct[i] += delta
+    return fresh, zero, dzero, new_texts
 
 
 @numba.njit(cache=True, nogil=True)
@@ -88,7 +121,7 @@ def _get(keys: np.ndarray, counts: np.ndarray, hashes: np.ndarray, zero: int, ou
 
 
 @numba.njit(cache=True, nogil=True)
-def _rehash(keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray, new_counts: np.ndarray) -> None:
+def _rehash(keys: np.ndarray, counts: np.ndarray, distinct: np.ndarray, new_keys: np.ndarray, new_counts: np.ndarray, new_distinct: np.ndarray) -> None:
     """Move every key with a non-zero count into the (larger, empty) new table."""
     shift = _shift(new_keys)
     for i in range(keys.shape[0]):
@@ -96,6 +129,7 @@ def _rehash(keys: np.ndarray, counts: np.ndarray, new_keys: np.ndarray, new_coun
             j = _slot(new_keys, keys[i], shift)
             new_keys[j] = keys[i]
             new_counts[j] = counts[i]
+            new_distinct[j] = distinct[i]
 
 
 def newest_article(con: sqlite3.Connection) -> int:
@@ -112,8 +146,13 @@ class DocFreq:
     def _reset(self) -> None:
         self.keys = np.zeros(_MIN_SLOTS, dtype=np.uint64)
         self.counts = np.zeros(_MIN_SLOTS, dtype=np.int32)
+        self.distinct = np.zeros(_MIN_SLOTS, dtype=np.int32)
         self.used = 0  # occupied slots (a key whose count fell back to 0 keeps its slot until a rehash)
         self.zero = 0  # count of the anchor 0
+        self.dzero = 0  # its distinct count
+        self.texts = np.zeros(_MIN_SLOTS, dtype=np.uint64)  # text signatures and their article counts
+        self.text_counts = np.zeros(_MIN_SLOTS, dtype=np.int32)
+        self.texts_used = 0
         self.seen = -1  # last article seq counted; -1: not loaded yet
         self.undo: list[np.ndarray] = []
 
@@ -136,15 +175,21 @@ class DocFreq:
             blobs = cur.fetchmany(50_000)
             if not blobs:
                 break
-            self._count(np.frombuffer(b"".join(r[0] for r in blobs), dtype="<u8").astype(np.uint64), 1)
+            offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+            np.cumsum([len(r[0]) // 8 for r in blobs], out=offsets[1:])
+            self._count(np.frombuffer(b"".join(r[0] for r in blobs), dtype="<u8").astype(np.uint64), offsets, 1)
         self.seen = newest
 
-    def _count(self, hashes: np.ndarray, delta: int) -> None:
+    def _count(self, hashes: np.ndarray, offsets: np.ndarray, delta: int) -> None:
+        """Count the articles ``hashes[offsets[d]:offsets[d + 1]]`` (``delta`` +1, or -1 to take out)."""
         if delta > 0:  # taking counts out (a rollback) places no new key
             self._reserve(self.used + hashes.shape[0])
-        fresh, zero = _add(self.keys, self.counts, hashes, delta)
+            self._reserve_texts(self.texts_used + offsets.shape[0] - 1)
+        fresh, zero, dzero, texts = _add_docs(self.keys, self.counts, self.distinct, self.texts, self.text_counts, hashes, offsets, delta)
         self.used += fresh
         self.zero += zero
+        self.dzero += dzero
+        self.texts_used += texts
 
     def _reserve(self, need: int) -> None:
         """Grow the table (doubling) until ``need`` keys keep it at most 3/4 full: linear probing
@@ -154,17 +199,28 @@ class DocFreq:
             return
         while need * 4 > size * 3:
             size *= 2
-        keys, counts = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.int32)
-        _rehash(self.keys, self.counts, keys, counts)
-        self.keys, self.counts = keys, counts
+        keys, counts, distinct = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.int32)
+        _rehash(self.keys, self.counts, self.distinct, keys, counts, distinct)
+        self.keys, self.counts, self.distinct = keys, counts, distinct
         self.used = int(np.count_nonzero(keys))
+
+    def _reserve_texts(self, need: int) -> None:
+        size = self.texts.shape[0]
+        if need * 4 <= size * 3:
+            return
+        while need * 4 > size * 3:
+            size *= 2
+        texts, counts, unused = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.int32), np.zeros(size, dtype=np.int32)
+        _rehash(self.texts, self.text_counts, self.text_counts, texts, counts, unused)
+        self.texts, self.text_counts = texts, counts
+        self.texts_used = int(np.count_nonzero(texts))
 
     # ---------------------------------------------------------------- the open transaction
     def add(self, hashes: np.ndarray) -> None:
         """Count one article's anchors (``uint64``, unique) in the open transaction."""
         hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         if hashes.shape[0]:
-            self._count(hashes, 1)
+            self._count(hashes, np.array([0, hashes.shape[0]], dtype=np.int64), 1)
             self.undo.append(hashes)
 
     def commit(self, newest: int) -> None:
@@ -175,7 +231,7 @@ class DocFreq:
 
     def rollback(self) -> None:
         for hashes in reversed(self.undo):
-            self._count(hashes, -1)
+            self._count(hashes, np.array([0, hashes.shape[0]], dtype=np.int64), -1)
         self.undo.clear()
 
     # ---------------------------------------------------------------- reading
@@ -186,19 +242,33 @@ class DocFreq:
         _get(self.keys, self.counts, hashes, self.zero, out)
         return out
 
+    def of_texts(self, hashes: np.ndarray) -> np.ndarray:
+        """The distinct-text counts (``int64``) of ``hashes``: what anchor weights are made from."""
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        out = np.zeros(hashes.shape[0], dtype=np.int64)
+        _get(self.keys, self.distinct, hashes, self.dzero, out)
+        return out
+
     def __len__(self) -> int:
         """Distinct anchors with a non-zero count."""
         return int(np.count_nonzero(self.counts)) + (1 if self.zero else 0)
 
     @property
     def nbytes(self) -> int:
-        return self.keys.nbytes + self.counts.nbytes
+        return self.keys.nbytes + self.counts.nbytes + self.distinct.nbytes + self.texts.nbytes + self.text_counts.nbytes
 
     def as_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Every non-zero count as (sorted keys, counts): for consistency checks and tests."""
-        held = self.counts != 0
-        keys, counts = self.keys[held], self.counts[held].astype(np.int64)
-        if self.zero:
-            keys, counts = np.append(keys, np.uint64(0)), np.append(counts, self.zero)
+        return self._arrays(self.counts, self.zero)
+
+    def as_text_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every non-zero distinct-text count as (sorted keys, counts)."""
+        return self._arrays(self.distinct, self.dzero)
+
+    def _arrays(self, counts: np.ndarray, zero: int) -> tuple[np.ndarray, np.ndarray]:
+        held = counts != 0
+        keys, values = self.keys[held], counts[held].astype(np.int64)
+        if zero:
+            keys, values = np.append(keys, np.uint64(0)), np.append(values, zero)
         order = np.argsort(keys)
-        return keys[order], counts[order]
+        return keys[order], values[order]

@@ -14,7 +14,10 @@ For every new article, inside one SQLite transaction:
    :func:`~wirecopy.core.candidates.anchor_weights` of the current df) and decide with
    :func:`~wirecopy.core.verify.accept`;
 4. no link: a new story; links into one story: join it; links into several (the article bridges
-   them): merge them into the largest (ties: the oldest) and record the merge;
+   them): merge them into the largest (ties: the oldest) and record the merge; then form the
+   story again from its links with :func:`~wirecopy.core.stories.form_stories`, the batch step,
+   which splits off again what its core does not support (a bridge, a roundup, a follow-up that
+   would stretch the story beyond ``max_days``);
 5. choose the story's canonical and every member's relation again with
    :func:`~wirecopy.core.cluster.choose_canonicals` / :func:`~wirecopy.core.cluster.relations_to_canonical`.
 
@@ -59,12 +62,14 @@ from .._config import ClusterConfig
 from .._document import Assignment, Document, Story
 from .._errors import ConfigError, DuplicateIdError, FormatError
 from ..core.candidates import anchor_weights
-from ..core.cluster import choose_canonicals, relations_to_canonical, story_id, union_find
+from ..core.cluster import choose_canonicals, relations_to_canonical, story_id
 from ..core.fingerprint import Fingerprints, fingerprint_texts, shingle_spans
 from ..core.ingest import parse_date
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import Corpus
-from ..core.verify import accept, score_pairs
+from ..core.stories import form_stories
+from ..core.decide import accept
+from ..core.verify import score_pairs
 from . import _newsroom
 from ._docfreq import DocFreq, newest_article
 from ._schema import SCHEMA_VERSION, migrate
@@ -234,7 +239,7 @@ class StoryIndex:
             with self._transaction():
                 self._con.execute("INSERT INTO meta VALUES ('config', ?)", (orjson.dumps(config.as_dict()).decode(),))
             return config
-        stored = ClusterConfig(**orjson.loads(row[0]))
+        stored = ClusterConfig.from_dict(orjson.loads(row[0]))
         if config is None:
             return stored
         differ = [k for k in _FIXED if getattr(config, k) != getattr(stored, k)]
@@ -488,9 +493,10 @@ class StoryIndex:
             self._dfs.sync(con)
             recount = DocFreq()
             recount.sync(con)
-            held, truth = self._dfs.as_arrays(), recount.as_arrays()
-            if not (np.array_equal(held[0], truth[0]) and np.array_equal(held[1], truth[1])):
-                problems.append("the document frequencies held in memory disagree with the stored anchors")
+            for held, truth in ((self._dfs.as_arrays(), recount.as_arrays()), (self._dfs.as_text_arrays(), recount.as_text_arrays())):
+                if not (np.array_equal(held[0], truth[0]) and np.array_equal(held[1], truth[1])):
+                    problems.append("the document frequencies held in memory disagree with the stored anchors")
+                    break
         return problems
 
     # ------------------------------------------------------------------ placing one article
@@ -562,7 +568,7 @@ class StoryIndex:
     def _weigh(self, parts: list[np.ndarray]) -> tuple[Fingerprints, np.ndarray, np.ndarray]:
         fp = Fingerprints.concat([Fingerprints(p, np.array([0, p.shape[0]], dtype=np.int64)) for p in parts])
         uniq = np.unique(fp.hashes)
-        uniq_df = np.maximum(self._dfs.of(uniq), 1)
+        uniq_df = np.maximum(self._dfs.of_texts(uniq), 1)  # weights count distinct texts, as in batch
         dfs = uniq_df[np.searchsorted(uniq, fp.hashes)] if uniq.shape[0] else np.zeros(0, dtype=np.int64)
         weights = anchor_weights(dfs, self.config.common_df)
         doc_of = np.repeat(np.arange(len(parts), dtype=np.int64), [p.shape[0] for p in parts])
@@ -655,9 +661,11 @@ class StoryIndex:
         return _Members([r[0] for r in rows], corpus.ids, fp, weights, mass, corpus)
 
     def _settle(self, story: int, by_article: int) -> _Members:
-        """Re-verify a story's links with the current weights, split off what no longer holds, and
-        choose the canonical and relations of what remains; return the part holding ``by_article``
-        (or the story's own part)."""
+        """Re-verify a story's links with the current weights, form its stories again from the links
+        that hold (:func:`~wirecopy.core.stories.form_stories`, as batch does: a bridging article
+        that merged two stories is split off again when their cores are not one story), split off
+        what no longer belongs, and choose the canonical and relations of each part; return the part
+        holding ``by_article`` (or the story's own part)."""
         con = self._con
         rows = con.execute(
             "SELECT seq, id, anchors, day, source, credit, title, date FROM articles WHERE story = ? ORDER BY id", (story,)
@@ -668,6 +676,8 @@ class StoryIndex:
         links = []
         for part in _chunks(m.seqs):
             links += con.execute(f"SELECT a, b FROM links WHERE a IN ({','.join('?' * len(part))})", part).fetchall()
+        # a link may join two stories that story formation keeps apart: only this story's own count here
+        links = [(a, b) for a, b in links if b in ordinal]
         labels = np.zeros(n, dtype=np.int64)
         if links:
             pairs = np.array([(ordinal[a], ordinal[b]) for a, b in links], dtype=np.int64)
@@ -675,7 +685,9 @@ class StoryIndex:
             ok = accept(scores, m.corpus.days[pairs[:, 0]], m.corpus.days[pairs[:, 1]], self.config)
             if not ok.all():
                 con.executemany("DELETE FROM links WHERE a = ? AND b = ?", (links[i] for i in np.flatnonzero(~ok)))
-            labels = union_find(n, pairs[ok])
+            labels = form_stories(
+                n, pairs[ok], scores.containment[ok], scores.jaccard[ok], m.fp.hashes, m.fp.offsets, m.weights, m.mass, m.corpus.days, self.config
+            )
         elif n > 1:  # pragma: no cover - a story of several articles always has links
             raise AssertionError(f"story {story} has {n} members and no links")
         parts = np.unique(labels)
