@@ -37,18 +37,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run(articles: list[dict], clients: int, per_request: int, folder: str) -> dict:
+def start_server(index_path: str) -> tuple[subprocess.Popen, str]:
+    """A `wirecopy serve` process on a free loopback port, answering /health: (process, base URL)."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "wirecopy", "serve", "--index", f"{folder}/b{per_request}.db", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "wirecopy", "serve", "--index", index_path, "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "WIRECOPY_TOKEN": ""})
     url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return proc, url
+
+
+def run(articles: list[dict], clients: int, per_request: int, folder: str) -> dict:
+    proc, url = start_server(f"{folder}/b{per_request}.db")
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         requests = [articles[i : i + per_request] for i in range(0, len(articles), per_request)]
         latencies: list[float] = []
         lock = threading.Lock()

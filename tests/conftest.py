@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,13 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "synth-dev" / "docs.jsonl").exists():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium (scripts/install-browser.sh), for the pages' browser tests."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("no chromium on this machine (scripts/install-browser.sh installs Debian's)")

@@ -175,6 +175,13 @@ def test_other_files_are_refused_with_a_clear_error(tmp_path):
         StoryIndex(tmp_path / "new.db")
 
 
+#: what takes a version 3 file back to the version 2 layout (the newsroom tables are additive)
+NEWSROOM_DROP = (
+    "DROP TABLE events", "DROP TABLE story_view", "DROP TABLE article_search", "DROP TABLE feed_items",
+    "DROP TABLE feeds", "DROP TABLE webhooks", "DROP INDEX articles_by_source",
+)
+
+
 def test_a_schema_1_index_is_migrated_in_place(tmp_path, example_docs):
     """A version 1 file (global postings, stored document frequencies) opens as a one-bucket version 2
     index with the same assignments, consistent, and keeps growing as before."""
@@ -191,7 +198,8 @@ def test_a_schema_1_index_is_migrated_in_place(tmp_path, example_docs):
         "CREATE TABLE anchor_df (hash INTEGER PRIMARY KEY, df INTEGER NOT NULL)",
         "INSERT INTO anchor_df SELECT hash, count(*) FROM postings GROUP BY hash",
         "DROP TABLE buckets",
-        "ALTER TABLE articles DROP COLUMN checksum",
+        *NEWSROOM_DROP,  # version 4's tables
+        "ALTER TABLE articles DROP COLUMN checksum",  # version 3's column
         "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
     ):
         con.execute(statement)
@@ -443,11 +451,11 @@ def test_a_schema_2_index_gets_row_checksums_when_opened(tmp_path, example_docs)
         ix.add(docs[:6])
         before = ix.export()
     con = sqlite3.connect(tmp_path / "i.db", isolation_level=None)
-    con.execute("ALTER TABLE articles DROP COLUMN checksum")
-    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    for statement in (*NEWSROOM_DROP, "ALTER TABLE articles DROP COLUMN checksum", "UPDATE meta SET value = '2' WHERE key = 'schema_version'"):
+        con.execute(statement)
     con.close()
     with StoryIndex(tmp_path / "i.db") as ix:
-        assert ix.schema_versions == (2, SCHEMA_VERSION) == (2, 3)
+        assert ix.schema_versions == (2, SCHEMA_VERSION) == (2, 4)
         assert ix.export() == before and ix.check(full=True) == []
         ix.add(docs[6:])
         assert ix.check(full=True) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,15 +16,6 @@ from conftest import EXAMPLE
 
 SEED_STORY = "sd183249d781fc38a"
 S000, S002, S004 = "seed-000_3fd6863b09822b2e", "seed-002_02fbcd23d43b115c", "seed-004_80e8be52ee3f98d2"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("no chromium on this machine (scripts/install-browser.sh installs Debian's)")
 
 
 def _browse(chromium: str, url: str, tmp: Path, *extra: str) -> str:

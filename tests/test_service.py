@@ -240,7 +240,7 @@ def test_every_error_of_every_route_has_one_json_shape(index, example_docs):
     app = create_app(index, max_body_bytes=4096)
     cases = [
         ("GET", "/nope", {}, 404, "not_found"),
-        ("GET", "/", {}, 404, "not_found"),
+        ("GET", "/nope/deeper", {}, 404, "not_found"),
         ("DELETE", "/articles", {}, 405, "method_not_allowed"),
         ("PUT", "/health", {}, 405, "method_not_allowed"),
         ("GET", "/articles", {}, 405, "method_not_allowed"),

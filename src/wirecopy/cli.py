@@ -423,9 +423,14 @@ def index_restore_cmd(backup_path, index_path):
 @click.option("--lock-timeout", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True, help="Seconds a write waits for the write lock before answering 503 with Retry-After.")
 @click.option("--skip-check", is_flag=True, help="Serve without SQLite's quick check of the whole file first.")
 @click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Grouping level of a new index.")
+@click.option("--watch", "watch_file", type=click.Path(exists=True, dir_okay=False), default=None, help="Also watch the feeds listed in this file (one URL a line) and add their new items.")
+@click.option("--interval", type=click.FloatRange(0), default=300.0, show_default=True, help="With --watch: seconds between polls.")
+@click.option("--webhook", "webhooks", multiple=True, help="POST story events to this URL (repeatable); retried with backoff until delivered.")
+@click.option("--webhook-secret", envvar="WIRECOPY_WEBHOOK_SECRET", default=None, help="Sign webhook bodies: X-Wirecopy-Signature: sha256=HMAC (or set WIRECOPY_WEBHOOK_SECRET).")
 @handle_errors
-def serve_cmd(index_path, host, port, token, allow_unauthenticated_remote, window_days, max_body_bytes, max_batch_articles, lock_timeout, skip_check, level):
-    """Serve INDEX over HTTP (JSON API; OpenAPI docs at /docs).
+def serve_cmd(index_path, host, port, token, allow_unauthenticated_remote, window_days, max_body_bytes, max_batch_articles, lock_timeout, skip_check, level,
+              watch_file, interval, webhooks, webhook_secret):
+    """Serve INDEX over HTTP: the newsroom page at /, the JSON API (OpenAPI docs at /docs).
 
     Before listening: the address and token are checked, INDEX is opened and gets SQLite's quick
     check (a damaged index is not served), its document frequencies are counted and the port is
@@ -434,9 +439,54 @@ def serve_cmd(index_path, host, port, token, allow_unauthenticated_remote, windo
     from .service import serve
 
     config = None if os.path.exists(index_path) else ClusterConfig(level=level)
+    feeds = None
+    if watch_file:
+        from .watch import read_feed_list
+
+        feeds = read_feed_list(watch_file)
     serve(index_path, host=host, port=port, token=token, allow_unauthenticated_remote=allow_unauthenticated_remote,
           window_days=window_days, max_body_bytes=max_body_bytes, max_batch_articles=max_batch_articles, lock_timeout=lock_timeout,
-          config=config, check=not skip_check, announce=lambda line: click.echo(f"wirecopy: {line}", err=True))
+          config=config, check=not skip_check, announce=lambda line: click.echo(f"wirecopy: {line}", err=True),
+          feeds=feeds, watch_interval=interval, webhooks=webhooks, webhook_secret=webhook_secret)
+
+
+@cli.command("watch")
+@click.option("--index", "index_path", required=True, type=click.Path(dir_okay=False), help="Index file (created if missing).")
+@click.argument("feeds", nargs=-1, required=True)
+@click.option("--interval", type=click.FloatRange(0), default=300.0, show_default=True, help="Seconds between polls of the feeds.")
+@click.option("--polls", type=click.IntRange(1), default=None, help="Stop after this many polls (default: run until interrupted).")
+@click.option("--delay", type=click.FloatRange(0), default=1.0, show_default=True, help="Seconds between two requests to one host.")
+@click.option("--timeout", type=click.FloatRange(0.1), default=20.0, show_default=True, help="Seconds per request.")
+@click.option("--retries", type=click.IntRange(0), default=2, show_default=True, help="Extra attempts of a request that timed out or got 429/5xx.")
+@click.option("--window-days", type=float, default=None, help=_WINDOW_HELP)
+@click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Grouping level of a new index.")
+@click.option("--quiet", "-q", is_flag=True, help="No per-feed lines on stderr.")
+@handle_errors
+def watch_cmd(index_path, feeds, interval, polls, delay, timeout, retries, window_days, level, quiet):
+    """Poll RSS/Atom feeds and sitemaps (FEEDS: URLs, or files listing them) and add new items' articles.
+
+    Each placed article is printed as a JSONL row (as `index add` does); each feed's poll is reported on
+    stderr. A feed that fails is reported and polled again next time; what was seen is remembered in
+    INDEX, so a restart neither fetches an item again nor loses one.
+    """
+    from .watch import FeedWatcher, WatchConfig, read_feed_list
+
+    urls: list[str] = []
+    for f in feeds:
+        urls += read_feed_list(f) if os.path.isfile(f) else [f]
+    cfg = WatchConfig(interval=interval, delay=delay, timeout=timeout, retries=retries)
+
+    def report(r) -> None:
+        if not quiet:
+            tail = f"; {'; '.join(r.errors[:3])}" if r.errors else ""
+            click.echo(f"wirecopy: {r.feed}: {r.status}, {r.items} item(s), {r.new} new, {r.added} added, {r.failed} failed{tail}", err=True)
+
+    with _open_index(index_path, ClusterConfig(level=level), window_days) as index:
+        with FeedWatcher(index, urls, cfg, on_placed=lambda p: write_rows([p.as_dict()], None)) as watcher:
+            try:
+                watcher.run(polls=polls, on_report=report)
+            except KeyboardInterrupt:
+                watcher.stop()
 
 
 

@@ -46,7 +46,7 @@ from .explain import set_aside
 from .newsmarks import dateline, editor_notes, text_dates
 from .text import TextShingles, text_shingles
 
-__all__ = ["MemberAnatomy", "StoryAnatomy", "Evidence", "build_evidence", "sentences", "MAX_LINEAGE_MEMBERS"]
+__all__ = ["MemberAnatomy", "StoryAnatomy", "Evidence", "build_evidence", "describe_story", "sentences", "MAX_LINEAGE_MEMBERS"]
 
 #: stories larger than this are ordered by date and parented to their canonical (pairwise lineage
 #: costs members² pair scores)
@@ -306,6 +306,23 @@ def build_evidence(
     codes = corpus.name_codes()
     stories = [_story(s, corpus, links.index, text_of, ordinal, by_id, config, codes, page_of) for s in result.stories]
     return Evidence(stories=stories, result=result, config=config)
+
+
+def describe_story(story, corpus: Corpus, weights: np.ndarray, mass: np.ndarray, texts: dict[str, str], assignments: dict, config: ClusterConfig) -> StoryAnatomy:
+    """The anatomy of one story whose members are all of ``corpus`` (the live index's story view):
+    ``weights`` are aligned with ``corpus.fp.hashes`` and ``mass`` with its documents, as the
+    index weighs them; the same :func:`_story` as ``wirecopy stories``."""
+    ordinal = {x: i for i, x in enumerate(corpus.ids)}
+    weighed = _Weighed(weights, mass)
+    return _story(story, corpus, weighed, texts, ordinal, assignments, config, corpus.name_codes())
+
+
+@dataclass(frozen=True)
+class _Weighed:
+    """The anchor weights and document masses :func:`_story` reads (a link index's fields)."""
+
+    weights: np.ndarray
+    mass: np.ndarray
 
 
 def _parent_relations(ms: list[int], parent: dict[int, int], fp, index, codes, config: ClusterConfig) -> dict[int, str]:

@@ -24,7 +24,7 @@ import orjson
 from .. import __version__
 from ..core.report import atomic_path
 
-__all__ = ["REPORT_FORMAT", "write_report"]
+__all__ = ["REPORT_FORMAT", "story_view_assets", "write_report"]
 
 #: version of the page's embedded data layout
 REPORT_FORMAT = 1
@@ -37,8 +37,19 @@ def _json(obj: Any) -> bytes:
     return orjson.dumps(obj).replace(b"<", b"\\u003c")
 
 
+def _asset(name: str) -> str:
+    return resources.files("wirecopy.evidence").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+
+
+def story_view_assets() -> tuple[str, str]:
+    """The styles and script of the story view, shared by this report page and the newsroom page
+    that ``wirecopy serve`` shows (one piece of code: ``templates/storyview.css`` / ``.js``)."""
+    return _asset("storyview.css"), _asset("storyview.js")
+
+
 def _template() -> str:
-    return resources.files("wirecopy.evidence").joinpath("templates/report.html").read_text(encoding="utf-8")
+    css, js = story_view_assets()
+    return _asset("report.html").replace("{{STORY_CSS}}", css).replace("{{STORY_JS}}", js)
 
 
 def write_report(header: dict[str, Any], stories: Iterable[dict[str, Any]], path: str, title: str = "wirecopy stories") -> int:

@@ -29,6 +29,8 @@ SQLite integers with the same bits):
 * (version 3 adds ``articles.checksum``: a checksum over the row's id, text hash, anchors and
   metadata, compared whenever the row is read, so that a damaged row is an error naming the article
   instead of wrong data; see ``_integrity.py``. Existing rows get theirs when the file is migrated.)
+* version 4 adds the newsroom tables (``events``, ``story_view``, ``article_search``, ``feeds``,
+  ``feed_items``, ``webhooks``), described in ``_newsroom.py``.
 """
 
 from __future__ import annotations
@@ -37,11 +39,12 @@ import sqlite3
 
 from .._errors import FormatError
 from ._integrity import register
+from ._newsroom import NEWSROOM_MIGRATION
 
 __all__ = ["FORMAT_NAME", "SCHEMA_VERSION", "MIGRATIONS", "migrate"]
 
 FORMAT_NAME = "wirecopy-index"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: ``MIGRATIONS[v]`` turns a version ``v - 1`` file into version ``v`` (0 = an empty file).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -111,6 +114,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE articles ADD COLUMN checksum BLOB",
         "UPDATE articles SET checksum = wirecopy_row_checksum(id, text_hash, title, date, day, source, credit, url, anchors)",
     ),
+    # 4: the newsroom view (additive: new tables only, see ``_newsroom.py``): the story event log,
+    # the story list's rows, FTS5 over titles and texts, the feeds watched and the items seen.
+    4: NEWSROOM_MIGRATION,
 }
 
 

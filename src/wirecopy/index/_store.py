@@ -79,6 +79,7 @@ from ..core.pipeline import Corpus
 from ..core.stories import form_stories
 from ..core.decide import accept
 from ..core.verify import score_pairs
+from . import _newsroom
 from ._docfreq import DocFreq, newest_article
 from ._integrity import ROW_COLUMNS, as_wirecopy_error, check_file, damaged_row, row_checksum, translated
 from ._schema import SCHEMA_VERSION, migrate
@@ -439,12 +440,15 @@ class StoryIndex:
         """Place and store articles, all in one transaction (all or nothing), committed on return."""
         fresh = self._prepare(list(documents))
         with self._writing():
+            since = _newsroom.mark(self._con)
             placed = [self._place(f) for f in fresh]
             ids = [p.assignment.id for p in placed]
             self._verify_ids(self._con, ids)  # what the answer is read from ("exists": stored earlier)
             if len(placed) > 1:  # a later article of the batch may have merged or re-ranked earlier ones
                 now = {a.id: a for part in _chunks(ids) for a in self._assignments(f"WHERE a.id IN ({','.join('?' * len(part))})", part)}
                 placed = [replace(p, assignment=now.get(p.assignment.id, p.assignment)) for p in placed]
+            # the story events, the list rows and the search index, in the same transaction
+            _newsroom.record(self._con, {f.doc.id: (f.doc.title, f.doc.text) for f in fresh}, placed, since)
             return placed
 
     def query(self, document: Document) -> Placement:
@@ -536,6 +540,58 @@ class StoryIndex:
                 )
             ]
             return {**story.as_dict(), "requested": sid, "members": ordered, "merges": merges}
+
+    def _resolve_story(self, sid: str) -> int | None:
+        """The ``seq`` of the live story ``sid`` is, or was absorbed into; ``None`` when unknown."""
+        row = self._con.execute("SELECT seq, merged_into FROM stories WHERE id = ?", (sid,)).fetchone()
+        if row is None:
+            return None
+        seq = row[0]
+        while row[1] is not None:
+            seq = row[1]
+            row = self._con.execute("SELECT seq, merged_into FROM stories WHERE seq = ?", (seq,)).fetchone()
+        return seq
+
+    def _live_story(self, sid: str) -> tuple[int, _Members, Story] | None:
+        """The live story ``sid`` names (absorbed ids resolve), its members weighed with the current
+        document frequencies and its :class:`Story`; ``None`` when unknown. Call with the lock held."""
+        seq = self._resolve_story(sid)
+        if seq is None:
+            return None
+        self._dfs.sync(self._con)
+        return seq, self._load_members(seq), self._story_objects(f"WHERE s.seq = {int(seq)}")[0]
+
+    def story_anatomy(self, sid: str) -> dict[str, Any] | None:
+        """The story view's data (absorbed ids resolve): members in version order with what each
+        changed against its parent, their texts and shingle spans, as ``wirecopy stories`` writes
+        them for the report page; ``None`` when unknown."""
+        from ..evidence.anatomy import describe_story
+
+        with self._lock:
+            found = self._live_story(sid)
+            if found is None:
+                return None
+            seq, m, story = found
+            by_id = {a.id: a for a in self._assignments(f"WHERE a.story = {int(seq)}")}
+            texts = _newsroom.texts(self._con, m.seqs)
+        missing = [mid for s, mid in zip(m.seqs, m.ids) if texts.get(s) is None]
+        d = describe_story(story, m.corpus, m.weights, m.mass, {mid: texts.get(s) or "" for s, mid in zip(m.seqs, m.ids)}, by_id, self.config).as_dict()
+        return {**d, "requested": sid, "texts_missing": missing}
+
+    def stories(self, **query: Any) -> _newsroom.StoryPage:
+        """A page of the story list (:func:`._newsroom.list_stories`: filters, sort, cursor)."""
+        with self._reading() as con:
+            return _newsroom.list_stories(con, **query)
+
+    def events(self, after: int = 0, limit: int = 500) -> list[tuple[int, str, str]]:
+        """Story events after ``after`` (event seq), oldest first: (seq, kind, JSON)."""
+        with self._reading() as con:
+            return _newsroom.events_after(con, after, limit)
+
+    def last_event(self) -> int:
+        """The newest story event's seq (0 when there is none)."""
+        with self._reading() as con:
+            return con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
 
     def export(self) -> tuple[list[Assignment], list[Story]]:
         """Every article's assignment (in ingestion order) and every live story, like ``cluster``: one

@@ -31,6 +31,7 @@ from .._config import FieldMap
 from .._errors import DuplicateIdError, IndexBusyError, IndexDamagedError, InputError, MissingDependencyError, StorageError
 from ..core.ingest import validate_record
 from ..index import StoryIndex
+from ._newsroom import register_newsroom
 
 __all__ = ["create_app", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_BATCH_ARTICLES", "LOGGER"]
 
@@ -38,6 +39,8 @@ DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 #: articles per POST: placing this many keeps one transaction under a second of CPU (docs/live.md, "Operating it")
 DEFAULT_MAX_BATCH_ARTICLES = 250
 LOGGER = logging.getLogger("wirecopy.service")
+#: routes open without the token: liveness, and the newsroom page (no data; it asks for the token)
+_PUBLIC = frozenset({"/health", "/"})
 
 _ARTICLE_SCHEMA = {
     "type": "object",
@@ -138,7 +141,7 @@ def create_app(
 
     @app.middleware("http")
     async def _auth(request, call_next):
-        if token is not None and request.url.path != "/health":
+        if token is not None and request.url.path not in _PUBLIC:
             scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
             if not hmac.compare_digest(f"{scheme.lower()} {given.strip()}".encode(), expected):
                 return error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)",
@@ -248,6 +251,8 @@ def create_app(
     @app.get("/stories/{story_id}", summary="A story: members in version order, evidence, merges")
     async def get_story(story_id: str):
         return await lookup(index.story, story_id, "story")
+
+    register_newsroom(app, index, api_error=ApiError, run_in_threadpool=run_in_threadpool)
 
     @app.get("/health", summary="Liveness and index size; 503 once the index is found damaged")
     async def health():

@@ -9,16 +9,24 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 
 from .._config import ClusterConfig
 from .._errors import ConfigError, IndexDamagedError, MissingDependencyError, StorageError
 from ..index import StoryIndex
 from ._app import DEFAULT_MAX_BATCH_ARTICLES, DEFAULT_MAX_BODY_BYTES, LOGGER, create_app
+from ._newsroom import start_webhooks
 
 __all__ = ["serve", "is_loopback", "TOKEN_ENV"]
 
 TOKEN_ENV = "WIRECOPY_TOKEN"
+
+
+def _report_failures(report) -> None:
+    """A watched feed's failures, on stderr (the feed is polled again at the next interval)."""
+    if report.status == "failed" or report.errors:
+        print(f"wirecopy: watch: {report.feed}: {report.status}; {'; '.join(report.errors[:3])}", file=sys.stderr, flush=True)
 
 
 def is_loopback(host: str) -> bool:
@@ -63,8 +71,14 @@ def serve(
     check: bool = True,
     log_level: str = "warning",
     announce: Callable[[str], None] | None = None,
+    feeds: Sequence[str] | None = None,
+    watch_interval: float = 300.0,
+    webhooks: Sequence[str] = (),
+    webhook_secret: str | None = None,
 ) -> None:
-    """Open (or create) the index at ``index_path`` and serve it until interrupted.
+    """Open (or create) the index at ``index_path`` and serve it until interrupted; with ``feeds``,
+    watch them in a background thread (:class:`~wirecopy.watch.FeedWatcher`); with ``webhooks``,
+    deliver story events to them (:class:`~._newsroom.WebhookSender`).
 
     Refused before anything is announced: a non-loopback ``host`` without a token, a damaged index
     (with ``check``, SQLite's quick check and the index's invariants), a port that cannot be bound.
@@ -95,7 +109,20 @@ def serve(
         sock = _listen(host, port)
         _log_to_stderr()
         bound = sock.getsockname()[1]
+        senders = start_webhooks(index_path, webhooks, webhook_secret)
+        watcher = None
+        if feeds:
+            from ..watch import FeedWatcher, WatchConfig
+
+            watcher = FeedWatcher(index, feeds, WatchConfig(interval=watch_interval))
+            threading.Thread(target=watcher.run, kwargs={"on_report": _report_failures}, name="feed watcher", daemon=True).start()
         if announce is not None:
-            announce(f"serving {index_path} on http://{host}:{bound} (docs at /docs)")
+            announce(f"serving {index_path} on http://{host}:{bound} (newsroom at /, docs at /docs)")
         server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False))
-        server.run(sockets=[sock])
+        try:
+            server.run(sockets=[sock])
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            for sender in senders:
+                sender.stop()
