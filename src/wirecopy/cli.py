@@ -402,7 +402,7 @@ def stories_cmd(inputs, fmt, id_field, text_field, title_field, date_field, sour
 
 
 @cli.command("report")
-@click.argument("evidence_path", metavar="EVIDENCE", type=click.Path(exists=True, dir_okay=False))
+@click.argument("evidence_path", metavar="EVIDENCE")  # a path or filesystem URL
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write (self-contained; open it from disk).")
 @click.option("--title", default="wirecopy stories", show_default=True, help="Page title.")
 @handle_errors
