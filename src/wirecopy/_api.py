@@ -44,7 +44,11 @@ def as_documents(
 
 
 def read(paths: str | Iterable[str], **kwargs: Any) -> Iterator[Document]:
-    """Read documents from files (JSONL, .txt folders, CSV, Parquet, ``-`` for stdin)."""
+    """Read documents from files (JSONL, .txt folders, CSV, Parquet, ``-`` for stdin).
+
+    A path may be a filesystem URL (``s3://``, ``gs://``, ``hf://``, ``https://``) and may end in
+    ``.gz``, ``.zst``, ``.bz2`` or ``.xz`` (:mod:`wirecopy.io.files`).
+    """
     if isinstance(paths, str):
         paths = [paths]
     return read_documents(paths, **kwargs)

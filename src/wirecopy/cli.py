@@ -339,7 +339,7 @@ def serve_cmd(index_path, host, port, token, allow_unauthenticated_remote, windo
 @cli.command("explain")
 @click.argument("a")
 @click.argument("b")
-@click.option("--corpus", multiple=True, type=click.Path(exists=True), help="Articles (any input format, or an evidence file) in which A and B are ids; anchors are weighted over the whole corpus, as cluster does. Repeatable.")
+@click.option("--corpus", multiple=True, help="Articles (any input format, or an evidence file) in which A and B are ids; anchors are weighted over the whole corpus, as cluster does. Repeatable.")
 @click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Level whose thresholds decide the relation.")
 @click.option("--max-days", type=float, default=14.0, show_default=True, help="Never link articles dated further apart than this (negative: no limit).")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
