@@ -8,6 +8,8 @@ import sys
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import wirecopy
 from wirecopy import ClusterConfig, FieldMap, InputError
@@ -163,6 +165,9 @@ def test_wrong_column_types_and_duplicates(example_docs):
     assert err.value.record == len(rows) + 1
     result = wirecopy.cluster(dup, CONFIG, on_error="skip")
     assert len(result) == len(rows) and [s.record for s in result.skipped] == [len(rows) + 1]
+    across = pa.RecordBatchReader.from_batches(dup.schema, dup.to_batches(max_chunksize=4))  # the reuse is in a later batch
+    with pytest.raises(wirecopy.DuplicateIdError, match=r"already used at <table>:3"):
+        wirecopy.cluster(across, CONFIG)
     kept = wirecopy.dedup(dup, CONFIG, on_error="skip")
     assert len(set(kept.column("id").to_pylist())) == kept.num_rows  # the duplicate row is not kept twice
 
@@ -201,3 +206,16 @@ def test_pandas_mixed_column_is_named():
     frame = pd.DataFrame({"id": ["a", 1.5], "text": ["some text", "more text"]})
     with pytest.raises(InputError, match=r"column 'id' mixes values of several types"):
         wirecopy.cluster(frame, CONFIG)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_order_and_batching_gives_the_same_stories(data, example_docs):
+    """The stories of a table do not depend on its row order or on how it is cut into batches."""
+    order = data.draw(st.permutations(range(len(example_docs))))
+    chunk = data.draw(st.integers(1, len(example_docs)))
+    table = pa.Table.from_pylist([example_docs[i] for i in order])
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=chunk))
+    got = {a.id: (a.story, a.relation, a.canonical) for a in wirecopy.cluster(reader, CONFIG).assignments}
+    expected = {a.id: (a.story, a.relation, a.canonical) for a in wirecopy.cluster(example_docs, CONFIG).assignments}
+    assert got == expected

@@ -240,15 +240,13 @@ class _Accumulator:
             ok[i] = True  # flagged, but the record check finds nothing wrong
         positions = np.flatnonzero(ok)
         ids = b.ids.take(pa.array(positions)).to_pylist() if len(positions) < n else b.ids.to_pylist()
-        before = len(self.seen)
-        self.seen.update(zip(ids, (first_row + positions).tolist()))
-        if len(self.seen) - before < len(ids):  # some id seen before: find which, in row order
-            for k in range(len(ids) - 1, -1, -1):  # undo this batch's inserts, then redo them one by one
-                if self.seen.get(ids[k]) == first_row + int(positions[k]):
-                    del self.seen[ids[k]]
+        rows = (first_row + positions).tolist()
+        batch_seen = dict(zip(ids, rows))
+        if len(batch_seen) == len(ids) and self.seen.keys().isdisjoint(batch_seen.keys()):
+            self.seen.update(batch_seen)  # the common case: every id is new
+        else:  # some id is reused: find which, in row order
             keep = np.ones(len(positions), dtype=bool)
-            for k, doc_id in enumerate(ids):
-                row = first_row + int(positions[k])
+            for k, (doc_id, row) in enumerate(zip(ids, rows)):
                 if doc_id in self.seen:
                     keep[k] = False
                     err = DuplicateIdError(f"duplicate id {doc_id!r}, already used at {TABLE_SOURCE}:{self.seen[doc_id]}", source=TABLE_SOURCE, record=row)
