@@ -267,7 +267,7 @@ class _Accumulator:
         self.sources.append(b.sources.take(take).cast(pa.string()))
         self.days.append(b.days[positions])
         self.rows.append(first_row - 1 + positions)  # 0-based rows of the input
-        return b.texts.take(take)
+        return b.texts if len(positions) == b.batch.num_rows else b.texts.take(take)
 
     def corpus(self) -> tuple[Corpus, np.ndarray]:
         """The documents in id order, and the (0-based) input row of each document in input order."""
@@ -328,7 +328,8 @@ def fingerprint_table(
                 texts = acc.add(b, positions, row)
                 row += b.batch.num_rows
                 for s in range(0, len(texts), step):
-                    yield (texts.slice(s, step), *args)
+                    # a compact copy: a pickled slice would carry its whole parent buffer along
+                    yield (pa.concat_arrays([texts.slice(s, step)]), *args)
 
     for fp, credits in _ordered_map(_fingerprint_arrow, slices(), config.worker_count()):
         acc.parts.append(fp)
