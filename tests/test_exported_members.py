@@ -7,7 +7,7 @@ def test_exported_members():
         [
             "Assignment", "ClusterConfig", "ClusterResult", "ConfigError", "Document", "DuplicateIdError", "Explanation", "FieldMap", "StoryIndex",
             "FormatError", "IndexBusyError", "IndexDamagedError", "InputError", "MissingDependencyError", "StorageError", "SkipReport", "Skipped", "Story", "WirecopyError",
-            "__version__", "cluster", "explain", "read",
+            "__version__", "cluster", "dedup", "explain", "read",
         ]
     )
     for name in wirecopy.__all__:

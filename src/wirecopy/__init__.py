@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._api import cluster, read
+from ._api import cluster, dedup, read
 from ._config import ClusterConfig, FieldMap
 from ._document import Assignment, Document, Story
 from ._errors import (
@@ -38,6 +38,7 @@ __all__ = [
     "WirecopyError",
     "__version__",
     "cluster",
+    "dedup",
     "explain",
     "read",
 ]

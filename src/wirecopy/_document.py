@@ -63,6 +63,11 @@ class Story:
     def size(self) -> int:
         return len(self.members)
 
+    def _repr_html_(self) -> str:
+        from .evidence.html import story_html
+
+        return story_html(self)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "story": self.id,

@@ -496,7 +496,7 @@ def watch_cmd(index_path, feeds, interval, polls, delay, timeout, retries, windo
 @cli.command("explain")
 @click.argument("a")
 @click.argument("b")
-@click.option("--corpus", multiple=True, type=click.Path(exists=True), help="Articles (any input format, or an evidence file) in which A and B are ids; anchors are weighted over the whole corpus, as cluster does. Repeatable.")
+@click.option("--corpus", multiple=True, help="Articles (any input format, or an evidence file) in which A and B are ids; anchors are weighted over the whole corpus, as cluster does. Repeatable.")
 @click.option("--level", type=click.Choice(LEVELS), default="story", show_default=True, help="Level whose thresholds decide the relation.")
 @click.option("--max-days", type=float, default=14.0, show_default=True, help="Never link articles dated further apart than this (negative: no limit).")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as one JSON object.")
@@ -559,7 +559,7 @@ def stories_cmd(inputs, fmt, id_field, text_field, title_field, date_field, sour
 
 
 @cli.command("report")
-@click.argument("evidence_path", metavar="EVIDENCE", type=click.Path(exists=True, dir_okay=False))
+@click.argument("evidence_path", metavar="EVIDENCE")  # a path or filesystem URL
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="The HTML file to write (self-contained; open it from disk).")
 @click.option("--title", default="wirecopy stories", show_default=True, help="Page title.")
 @handle_errors

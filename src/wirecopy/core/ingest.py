@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -28,6 +27,7 @@ import orjson
 from .._config import FieldMap
 from .._document import Document
 from .._errors import FormatError, InputError, MissingDependencyError
+from ..io import files
 
 if TYPE_CHECKING:
     from .web import ReadProgress
@@ -189,12 +189,12 @@ def _sniff(path: str) -> str | None:
     from .web import sniff_format
 
     try:
-        with open(path, "rb") as fh:
+        with files.open_input(path) as fh:
             head = fh.read(4096)
-        if head[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as gz:
+        if head[:2] == b"\x1f\x8b" and files.compression_of(path) is None:
+            with files.open_input(path, decompress=False) as raw, gzip.GzipFile(fileobj=raw) as gz:
                 head = gz.read(4096)
-    except (OSError, EOFError):
+    except (OSError, EOFError, InputError):
         return None
     return sniff_format(head)
 
@@ -207,7 +207,9 @@ def detect_format(path: str) -> str:
     if path == "-":
         return "jsonl"
     p = Path(path)
-    if p.is_dir():
+    if files.is_url(path) and files.is_dir(path):
+        raise FormatError("folders are read from local disk only; name the files of a remote folder one by one", source=path)
+    if not files.is_url(path) and p.is_dir():
         from .web import HTML_SUFFIXES
 
         if next((f for f in p.rglob("*.txt") if f.is_file()), None) is None and any(
@@ -215,13 +217,11 @@ def detect_format(path: str) -> str:
         ):
             return "html"
         return "txt"
-    name = p.name.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
+    name = files.strip_compression(p.name.lower())  # .gz, .zst, .bz2, .xz
     for ext, fmt in _SUFFIX_FORMATS:
         if name.endswith(ext):
             return fmt
-    sniffed = _sniff(path) if p.is_file() else None
+    sniffed = _sniff(path) if files.is_url(path) or p.is_file() else None
     if sniffed:
         return sniffed
     raise FormatError(
@@ -233,14 +233,8 @@ def detect_format(path: str) -> str:
 
 
 def _open_binary(path: str) -> BinaryIO:
-    if path == "-":
-        return sys.stdin.buffer
-    try:
-        if path.lower().endswith(".gz"):
-            return gzip.open(path, "rb")  # type: ignore[return-value]
-        return open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror or exc}", source=path) from exc
+    """A local path or filesystem URL, decompressed by its name (:func:`wirecopy.io.files.open_input`)."""
+    return files.open_input(path)
 
 
 def _damaged_stream(exc: BaseException, name: str, after: int, unit: str = "line") -> InputError:
@@ -304,11 +298,20 @@ def _records_jsonl(path: str, raw: bool = False) -> Iterator[tuple[int, Any]]:
 
 
 def _records_txt(path: str, fields: FieldMap) -> Iterator[tuple[str, Any]]:
+    if files.is_url(path):  # one remote text file
+        with files.open_input(path) as fh:
+            data = fh.read()
+        name = files.strip_compression(path.rstrip("/").rpartition("/")[2])
+        try:
+            yield name, {fields.id: name, fields.text: data.decode("utf-8-sig")}
+        except UnicodeDecodeError as exc:
+            yield name, InputError(f"invalid UTF-8 at byte {exc.start}", source=path, record=name)
+        return
     root = Path(path)
-    files = [root] if root.is_file() else sorted(p for p in root.rglob("*.txt") if p.is_file())
-    if root.is_dir() and not files:
+    found = [root] if root.is_file() else sorted(p for p in root.rglob("*.txt") if p.is_file())
+    if root.is_dir() and not found:
         raise InputError("folder holds no .txt files", source=path)
-    for f in files:
+    for f in found:
         rel = f.name if root.is_file() else f.relative_to(root).as_posix()
         data = f.read_bytes()
         try:
@@ -348,8 +351,12 @@ def _records_parquet(path: str) -> Iterator[tuple[int, Any]]:
         import pyarrow.parquet as pq
     except ImportError as exc:  # pragma: no cover - pyarrow is a core dependency
         raise MissingDependencyError("Parquet input needs pyarrow: pip install pyarrow") from exc
+    if files.compression_of(path):
+        raise FormatError("Parquet compresses its own pages: read the .parquet file itself, not a compressed copy", source=path)
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(files.open_input(path) if files.is_url(path) else path)  # remote: read by ranges, not whole
+    except InputError:
+        raise
     except Exception as exc:  # pyarrow raises several types for unreadable files
         raise FormatError(f"not a readable Parquet file: {exc}", source=path) from exc
     row = 0
@@ -374,7 +381,7 @@ def iter_records(
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise FormatError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}", source=path)
-    if path != "-" and not os.path.exists(path):
+    if path != "-" and not files.exists(path):
         raise InputError("no such file or folder", source=path)
     if fmt == "jsonl":
         return _records_jsonl(path, raw)

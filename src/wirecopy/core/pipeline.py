@@ -98,6 +98,30 @@ class ClusterResult:
     def story_of(self) -> dict[str, str]:
         return {a.id: a.story for a in self.assignments}
 
+    # tables and notebooks: the code lives in wirecopy.io.tables and wirecopy.evidence.html
+    def to_arrow(self, what: str = "assignments"):
+        """The assignments (or, with ``what="stories"``, the stories) as a ``pyarrow.Table``."""
+        from ..io.tables import result_table
+
+        return result_table(self, what)
+
+    def to_pandas(self, what: str = "assignments"):
+        """:meth:`to_arrow` as a pandas DataFrame (needs pandas)."""
+        from ..io.tables import to_pandas
+
+        return to_pandas(self.to_arrow(what))
+
+    def to_polars(self, what: str = "assignments"):
+        """:meth:`to_arrow` as a polars DataFrame (needs polars)."""
+        from ..io.tables import to_polars
+
+        return to_polars(self.to_arrow(what))
+
+    def _repr_html_(self) -> str:
+        from ..evidence.html import result_html
+
+        return result_html(self)
+
 
 def link_corpus(corpus: Corpus, config: ClusterConfig, chunk: int = 1 << 22) -> Links:
     """Candidates → verify: the pairs of documents that belong to one story at ``config.level``."""

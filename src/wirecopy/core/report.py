@@ -9,7 +9,6 @@ wirecopy format version in their schema metadata.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from typing import IO, Any
 import orjson
 
 from .._errors import MissingDependencyError
+from ..io.files import open_output
 from .ingest import SkipReport
 
 __all__ = ["FORMAT_VERSION", "write_rows", "atomic_path", "write_skip_report", "is_parquet"]
@@ -59,7 +59,7 @@ def _write_jsonl(rows: Iterable[dict[str, Any]], fh: IO[bytes]) -> int:
     return n
 
 
-def _write_parquet(rows: Iterable[dict[str, Any]], path: str) -> int:
+def _write_parquet(rows: Iterable[dict[str, Any]], fh: IO[bytes]) -> int:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -68,21 +68,20 @@ def _write_parquet(rows: Iterable[dict[str, Any]], path: str) -> int:
     rows = list(rows)
     table = pa.Table.from_pylist(rows) if rows else pa.table({})
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"wirecopy.format": FORMAT_VERSION.encode()})
-    pq.write_table(table, path)
+    pq.write_table(table, fh)
     return len(rows)
 
 
 def write_rows(rows: Iterable[dict[str, Any]], path: str | None) -> int:
-    """Write rows to ``path`` (JSONL, or Parquet by extension); ``None`` or ``-`` is stdout JSONL."""
-    if path is None or path == "-":
-        n = _write_jsonl(rows, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-        return n
-    with atomic_path(path) as tmp:
+    """Write rows to ``path`` (JSONL, or Parquet by extension); ``None`` or ``-`` is stdout JSONL.
+
+    ``path`` may be a filesystem URL and may end in ``.gz``, ``.zst``, ``.bz2`` or ``.xz``
+    (:func:`wirecopy.io.files.open_output`); a local file is replaced atomically.
+    """
+    with open_output(path or "-") as fh:
         if is_parquet(path):
-            return _write_parquet(rows, tmp)
-        with open(tmp, "wb") as fh:
-            return _write_jsonl(rows, fh)
+            return _write_parquet(rows, fh)
+        return _write_jsonl(rows, fh)
 
 
 def write_skip_report(report: SkipReport, path: str | None) -> None:

@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 
 from .._config import FieldMap, resolve_workers
 from .._errors import FormatError, InputError, MissingDependencyError
+from ..io import files
 
 __all__ = [
     "HTML_SUFFIXES",
@@ -342,6 +343,8 @@ def _html_pages(path: str, progress: ReadProgress | None) -> Iterator[tuple[str,
 def _open_raw(path: str) -> tuple[BinaryIO, int | None]:
     if path == "-":
         return sys.stdin.buffer, None
+    if files.is_url(path):  # streamed; WARC readers undo gzip themselves
+        return files.open_input(path, decompress=not path.lower().endswith(".warc.gz")), None
     try:
         return open(path, "rb"), os.path.getsize(path)
     except OSError as exc:

@@ -163,6 +163,11 @@ class StoryAnatomy:
         d["members"] = [m.as_dict() for m in self.members]
         return d
 
+    def _repr_html_(self) -> str:
+        from .html import anatomy_html
+
+        return anatomy_html(self)
+
 
 @dataclass
 class Evidence:
@@ -171,6 +176,11 @@ class Evidence:
     stories: list[StoryAnatomy]
     result: ClusterResult
     config: ClusterConfig
+
+    def _repr_html_(self) -> str:
+        from .html import evidence_html
+
+        return evidence_html(self)
 
 
 def _when(doc_date: str | None, day: float, text: str) -> tuple[float, bool, str | None, str | None]:

@@ -114,6 +114,12 @@ class Explanation:
     boilerplate_a: list[Piece]
     boilerplate_b: list[Piece]
     meta: dict[str, Any] = field(default_factory=dict)
+    texts: tuple[str, ...] = field(default=(), repr=False, compare=False)  # the two texts, for display (not in as_dict)
+
+    def _repr_html_(self) -> str:
+        from .html import explanation_html
+
+        return explanation_html(self)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -405,6 +411,7 @@ def explain_in_corpus(
         boilerplate_a=sorted(ev.boilerplate_a + [Piece(p.a_start, p.a_end, p.a_text, p.boilerplate) for p in ev.shared if p.boilerplate], key=_at),
         boilerplate_b=sorted(ev.boilerplate_b + [Piece(p.b_start, p.b_end, p.b_text, p.boilerplate) for p in ev.shared if p.boilerplate], key=_at),
         meta=meta,
+        texts=(texts[ia], texts[ib]),
     )
 
 

@@ -19,9 +19,10 @@ import orjson
 from .. import __version__
 from .._config import FieldMap
 from .._document import Document
-from .._errors import FormatError
+from .._errors import FormatError, InputError
 from ..core.ingest import read_documents
 from ..core.report import write_rows
+from ..io.files import open_input
 from .anatomy import Evidence
 
 __all__ = ["EVIDENCE_FORMAT", "write_evidence", "read_evidence", "evidence_header", "is_evidence", "read_corpus"]
@@ -54,7 +55,7 @@ def write_evidence(evidence: Evidence, path: str | None) -> int:
 
 def read_evidence(path: str) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     """The header of an evidence file and an iterator over its stories (errors name file and line)."""
-    fh = open(path, "rb")  # noqa: SIM115 - closed by the iterator below
+    fh = open_input(path)  # a local path or filesystem URL, maybe compressed; closed by the iterator below
     first = fh.readline()
     try:
         header = orjson.loads(first) if first.strip() else None
@@ -87,10 +88,10 @@ def read_evidence(path: str) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
 def is_evidence(path: str) -> bool:
     """True when ``path`` is a file whose first line is an evidence header."""
     try:
-        with open(path, "rb") as fh:
+        with open_input(path) as fh:
             first = fh.readline(1 << 20)
         head = orjson.loads(first)
-    except (OSError, orjson.JSONDecodeError):
+    except (OSError, InputError, orjson.JSONDecodeError):
         return False
     return isinstance(head, dict) and head.get("wirecopy") == "evidence"
 

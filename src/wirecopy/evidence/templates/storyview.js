@@ -62,6 +62,11 @@ var WirecopyStoryView = (function () {
     });
     h.push("</ol>");
     var a = member(d, opt.a) || d.members[0], b = member(d, opt.b) || d.members[d.members.length - 1];
+    if (a.text == null || b.text == null) { // a story without its texts (a clustering result): the timeline alone
+      v.innerHTML = h.join("");
+      document.getElementById("back").addEventListener("click", function (e) { e.preventDefault(); opt.back(); });
+      return;
+    }
     h.push('<h3>Side by side</h3><div class="toolbar"><select id="sel-a"></select><span>vs</span><select id="sel-b"></select></div>');
     h.push('<div class="legend"><span style="background:var(--shared)">shared passage</span><span style="background:var(--added)">only in this text</span><span style="background:var(--boiler)">set aside (furniture)</span></div>');
     h.push('<div class="compare"><div class="col" id="col-a"><h3>' + a.order + ". " + esc(a.source || a.id) + " &middot; " + esc(when(a.when) || "undated") + '</h3><div class="text">' + marks(a, b) +
