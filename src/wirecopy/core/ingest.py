@@ -36,6 +36,7 @@ __all__ = [
     "OnError",
     "SkipReport",
     "Skipped",
+    "csv_records",
     "detect_format",
     "read_documents",
     "iter_records",
@@ -284,7 +285,12 @@ def _records_txt(path: str, fields: FieldMap) -> Iterator[tuple[str, Any]]:
 
 
 def _records_csv(path: str) -> Iterator[tuple[int, Any]]:
-    fh = _open_binary(path)
+    return csv_records(_open_binary(path), path)
+
+
+def csv_records(fh: BinaryIO, path: str) -> Iterator[tuple[int, Any]]:
+    """(line number, row) of a CSV file open in binary mode (closed at the end); a row with more
+    fields than the header is yielded as an :class:`InputError`, a file that is not UTF-8 or not CSV raises one."""
     try:
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
         csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
