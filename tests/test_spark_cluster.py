@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,9 +85,15 @@ def test_spark_submit_runs_the_job_on_the_worker(standalone, parquet_folder, tmp
     proc = subprocess.run([str(submit), *_submit_args(standalone, events), "--name", "wirecopy-job-test", str(JOB), str(parquet_folder), str(out)],
                           env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert "wirecopy-job-test" in [app["name"] for app in standalone.state()["completedapps"]]
     executors = _executors_of(events)
     assert executors and "driver" not in executors, executors
+    for _ in range(60):  # the master lists the application once the driver has unregistered (bounded wait)
+        state = standalone.state()
+        if "wirecopy-job-test" in [app["name"] for app in state["completedapps"] + state["activeapps"]]:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"the application is not at the master: {state}")
     got = {r["id"]: r for r in pq.read_table(out).to_pylist()}
     assert got == _local_assignments()
 

@@ -54,7 +54,7 @@ from ..core.verify import accept, score_pairs
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["SparkEngine", "cluster_dataframe", "connected_components", "spark_session"]
+__all__ = ["SparkEngine", "cluster_dataframe", "cluster_fingerprinted", "connected_components", "spark_session"]
 
 _SOURCE = "dataframe"  # where errors say a bad record came from
 _FIELDS = FieldMap()
@@ -98,6 +98,7 @@ def _configured(conf: dict[str, str] | None) -> dict[str, str]:
 
     settings: dict[str, str] = {}
     if "PYSPARK_GATEWAY_PORT" in os.environ or SparkContext._jvm is not None:  # spark-submit (or a JVM already up)
+        SparkContext._ensure_initialized()  # connects to spark-submit's JVM: SparkConf() reads its settings only then
         settings.update(dict(SparkConf().getAll()))
     else:
         home = os.environ.get("SPARK_CONF_DIR") or os.path.join(os.environ.get("SPARK_HOME", ""), "conf")

@@ -98,13 +98,16 @@ def _listing(spark: SparkSession, arg: str) -> list[tuple[str, str]]:
     out = []
     for status in statuses:
         if status.isDirectory():
+            root = status.getPath().toString().rstrip("/")
             files = fs.listFiles(status.getPath(), True)
             while files.hasNext():
-                f = files.next()
-                out.append((f.getPath().toString(), f.getPath().getName()))
-        else:
+                uri = files.next().getPath().toString()
+                parts = uri[len(root):].split("/")
+                if not any(p.startswith(("_", ".")) for p in parts):  # also _temporary/ and .hidden/ folders
+                    out.append((uri, parts[-1]))
+        elif not status.getPath().getName().startswith(("_", ".")):
             out.append((status.getPath().toString(), status.getPath().getName()))
-    return sorted((uri, name) for uri, name in out if not name.startswith(("_", ".")))
+    return sorted(out)
 
 
 def plan_inputs(spark: SparkSession, inputs: tuple[str, ...] | list[str], fmt: str | None) -> list[SparkInput] | None:
