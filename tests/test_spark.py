@@ -229,4 +229,4 @@ def test_cli_spark_reads_csv_and_parquet_globs_and_folders(spark, tmp_path, exam
 
 def test_cli_conf_needs_the_spark_engine():
     res = CliRunner().invoke(cli, ["cluster", str(EXAMPLE), "--conf", "spark.x=1"])
-    assert res.exit_code == 2 and "only apply to --engine spark" in res.output
+    assert res.exit_code == 2 and "--conf only applies to --engine spark" in res.output

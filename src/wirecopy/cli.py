@@ -230,7 +230,7 @@ def cluster_cmd(inputs, fmt, id_field, text_field, title_field, date_field, sour
     fields = FieldMap(id_field, text_field, title_field, date_field, source_field, url_field)
     config = _config_from(level, max_days, max_text_bytes, workers)
     if engine != "spark" and (master is not None or spark_conf):
-        raise click.UsageError("--master and --conf only apply to --engine spark")
+        raise click.UsageError(f"{'--master' if master is not None else '--conf'} only applies to --engine spark")
     spark = None
     if engine == "spark":
         from .engines.spark import spark_session
