@@ -3,8 +3,10 @@
 Every stage runs distributed and calls the core functions inside Spark tasks; nothing here
 re-implements the algorithm, and no stage collects pairs to the driver:
 
-1. **fingerprint** — ``mapInArrow`` over input partitions: ``validate_record``, ``parse_date``,
-   ``credited_agency`` and ``fingerprint_texts`` on each Arrow batch. Texts are dropped afterwards;
+1. **fingerprint** — ``mapInArrow`` over input partitions: ``to_document`` (the local engine's
+   validation and messages), ``parse_date``, ``credited_agency`` and ``fingerprint_texts`` on each
+   Arrow batch, over a DataFrame's rows or over files the executors read (:mod:`.spark_files`). Bad
+   records and reused ids are then found in one job (:func:`_checked`). Texts are dropped afterwards;
    only ids, metadata and anchors (an ``array<bigint>``: the uint64 hashes, bit for bit) are kept.
 2. **index** — anchors are exploded to postings and their document frequency ``df`` counted by a
    shuffle on the anchor hash; each document gets back its ``df`` per anchor, from which
