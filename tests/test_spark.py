@@ -123,14 +123,15 @@ def test_duplicate_ids_raise(spark):
 
 
 def test_cli_engine_spark_matches_local(spark, tmp_path):
-    """`wirecopy cluster --engine spark` writes the same rows and stories as the local engine."""
+    """`wirecopy cluster --engine spark` writes the same rows and stories as the local engine (as folders of
+    JSONL part files, written by the executors, whose lines in part order are the local engine's file)."""
     runner = CliRunner()
     for engine in ("local", "spark"):
         res = runner.invoke(cli, ["cluster", str(EXAMPLE), "-q", "--engine", engine, "-o", str(tmp_path / f"{engine}.jsonl"),
                                   "--stories", str(tmp_path / f"{engine}-stories.jsonl")])
         assert res.exit_code == 0, res.output
-    assert (tmp_path / "spark.jsonl").read_text() == (tmp_path / "local.jsonl").read_text()
-    assert (tmp_path / "spark-stories.jsonl").read_text() == (tmp_path / "local-stories.jsonl").read_text()
+    assert _spark_rows(tmp_path / "spark.jsonl") == (tmp_path / "local.jsonl").read_text()
+    assert _spark_rows(tmp_path / "spark-stories.jsonl") == (tmp_path / "local-stories.jsonl").read_text()
 
 
 def test_missing_pyspark_names_the_extra(monkeypatch):
@@ -138,3 +139,94 @@ def test_missing_pyspark_names_the_extra(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "pyspark.sql", None)
     with pytest.raises(wirecopy.MissingDependencyError, match=r"pip install 'wirecopy\[spark\]'"):
         SparkEngine().run([])
+
+
+def test_session_respects_the_active_one_and_its_settings(spark):
+    """spark_session() returns the running session; runtime settings are applied, fixed ones refused by name."""
+    assert spark_session() is spark
+    assert spark_session(conf={"spark.sql.shuffle.partitions": "3"}).conf.get("spark.sql.shuffle.partitions") == "3"
+    spark.conf.set("spark.sql.shuffle.partitions", "2")
+    with pytest.raises(wirecopy.ConfigError, match="spark.executor.memory cannot be changed"):
+        spark_session(conf={"spark.executor.memory": "2g"})
+
+
+def test_session_takes_the_configured_master_and_settings(tmp_path):
+    """Without an active session, the master and settings given to spark-submit (here through
+    PYSPARK_SUBMIT_ARGS, as spark-submit passes them) win over the local defaults."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from wirecopy.engines.spark import spark_session; s = spark_session(); "
+            "print(s.sparkContext.master, s.conf.get('spark.sql.shuffle.partitions'), s.sparkContext.appName); s.stop()")
+    env = {**os.environ, "PYSPARK_SUBMIT_ARGS": "--master local[1] --conf spark.sql.shuffle.partitions=5 --name mine pyspark-shell",
+           "PYSPARK_PYTHON": sys.executable}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["local[1]", "5", "mine"]
+
+
+def _bad_corpus(tmp_path, example_docs):
+    """The example corpus with a malformed line, a blank line, an empty text and a reused id."""
+    lines = [json.dumps(d) for d in example_docs]
+    lines[3:3] = ["{not json", "", json.dumps({"id": "empty", "text": "  "}), json.dumps({**example_docs[0], "text": "a later copy"})]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _spark_rows(folder) -> str:
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("part-*")))
+
+
+def test_cli_spark_reads_files_on_executors_with_local_messages(spark, tmp_path, example_docs):
+    """Bad records of a JSONL file read by Spark: the same skip report, error and output as the local engine."""
+    import gzip
+
+    bad = _bad_corpus(tmp_path, example_docs)
+    packed = tmp_path / "bad.jsonl.gz"
+    packed.write_bytes(gzip.compress(bad.read_bytes()))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["cluster", str(bad), "-q", "-o", str(tmp_path / "local.jsonl"), "--on-error", "skip", "--skip-report", str(tmp_path / "local-skip.jsonl")])
+    assert res.exit_code == 0, res.output
+    for name, source in (("plain", bad), ("gz", packed)):
+        res = runner.invoke(cli, ["cluster", str(source), "-q", "--engine", "spark", "-o", str(tmp_path / name), "--on-error", "skip",
+                                  "--skip-report", str(tmp_path / f"{name}-skip.jsonl")])
+        assert res.exit_code == 0, res.output
+        assert _spark_rows(tmp_path / name) == (tmp_path / "local.jsonl").read_text(encoding="utf-8")
+        skip = (tmp_path / f"{name}-skip.jsonl").read_text(encoding="utf-8")
+        assert skip == (tmp_path / "local-skip.jsonl").read_text(encoding="utf-8").replace(str(bad), str(source))
+    local = runner.invoke(cli, ["cluster", str(bad), "-q", "-o", str(tmp_path / "x.jsonl")])
+    remote = runner.invoke(cli, ["cluster", str(bad), "-q", "--engine", "spark", "-o", str(tmp_path / "x")])
+    assert local.exit_code == remote.exit_code == 2
+    assert remote.output == local.output and ":4: malformed JSON" in remote.output
+
+
+def test_cli_spark_reads_csv_and_parquet_globs_and_folders(spark, tmp_path, example_docs):
+    """CSV files and a glob of Parquet files, read by Spark, give the local engine's rows in input order."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = ("id", "text", "title", "date", "source")
+    with open(tmp_path / "a.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, cols)
+        w.writeheader()
+        w.writerows({c: d.get(c) for c in cols} for d in example_docs[:4])
+    (tmp_path / "pq").mkdir()
+    pq.write_table(pa.Table.from_pylist(example_docs[4:7]), tmp_path / "pq" / "p1.parquet")
+    pq.write_table(pa.Table.from_pylist(example_docs[7:]), tmp_path / "pq" / "p2.parquet")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["cluster", "-q", str(tmp_path / "a.csv"), str(tmp_path / "pq" / "p1.parquet"), str(tmp_path / "pq" / "p2.parquet"),
+                              "-o", str(tmp_path / "local.jsonl")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["cluster", "-q", "--engine", "spark", str(tmp_path / "a.csv"), str(tmp_path / "pq" / "p*.parquet"),
+                              "-o", str(tmp_path / "out"), "--conf", "spark.sql.shuffle.partitions=2"])
+    assert res.exit_code == 0, res.output
+    assert _spark_rows(tmp_path / "out") == (tmp_path / "local.jsonl").read_text(encoding="utf-8")
+
+
+def test_cli_conf_needs_the_spark_engine():
+    res = CliRunner().invoke(cli, ["cluster", str(EXAMPLE), "--conf", "spark.x=1"])
+    assert res.exit_code == 2 and "--conf only applies to --engine spark" in res.output

@@ -124,22 +124,41 @@ def _spooled_stdin(inputs: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
         os.unlink(tmp)
 
 
-def _engine(config: ClusterConfig, name: str = "local", master: str | None = None):
+def _spark_conf(pairs: tuple[str, ...]) -> dict[str, str]:
+    conf = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--conf takes key=value, got {pair!r}")
+        conf[key.strip()] = value
+    return conf
+
+
+def _engine(config: ClusterConfig, name: str = "local", master: str | None = None, spark: Any = None):
     """The engine that runs the clustering: this machine, or Apache Spark (imported only when chosen)."""
     if name == "spark":
         from .engines.spark import SparkEngine
 
-        return SparkEngine(config, master=master)
-    if master is not None:
-        raise click.UsageError("--master only applies to --engine spark")
+        return SparkEngine(config, master=master, spark=spark)
     return LocalEngine(config)
 
 
-def _run(inputs, fmt, fields: FieldMap, on_error, skip_report, config: ClusterConfig, quiet: bool, engine: str = "local", master: str | None = None):
+def _report_skipped(skipped: SkipReport, skip_report: str | None) -> None:
+    if skipped:
+        if skip_report:
+            write_skip_report(skipped, skip_report)
+        click.echo(f"wirecopy: skipped {len(skipped)} bad record(s):", err=True)
+        for s in list(skipped)[:20]:
+            click.echo(f"  {s.source}:{s.record}: {s.reason}", err=True)
+        if len(skipped) > 20:
+            click.echo(f"  ... and {len(skipped) - 20} more" + (f" (all in {skip_report})" if skip_report else ""), err=True)
+
+
+def _run(inputs, fmt, fields: FieldMap, on_error, skip_report, config: ClusterConfig, quiet: bool, engine: str = "local", spark: Any = None):
     skipped = SkipReport()
     started = time.perf_counter()
     with _progress(quiet) as progress:
-        runner = _engine(config, engine, master)
+        runner = _engine(config, engine, spark=spark)
         reading = progress.reading if progress else None
         if isinstance(runner, LocalEngine):  # parses and validates in its worker processes
             result = runner.run_paths(
@@ -152,15 +171,32 @@ def _run(inputs, fmt, fields: FieldMap, on_error, skip_report, config: ClusterCo
             )
             result = runner.run(docs, progress=progress, skipped=skipped, on_error=on_error)
     result.stats["seconds"] = round(time.perf_counter() - started, 3)
-    if skipped:
-        if skip_report:
-            write_skip_report(skipped, skip_report)
-        click.echo(f"wirecopy: skipped {len(skipped)} bad record(s):", err=True)
-        for s in list(skipped)[:20]:
-            click.echo(f"  {s.source}:{s.record}: {s.reason}", err=True)
-        if len(skipped) > 20:
-            click.echo(f"  ... and {len(skipped) - 20} more" + (f" (all in {skip_report})" if skip_report else ""), err=True)
+    _report_skipped(skipped, skip_report)
     return result
+
+
+def _cluster_on_spark(spark: Any, planned: Any, fields: FieldMap, on_error, skip_report, config: ClusterConfig, output, stories_path) -> dict:
+    """Read, cluster and write on the executors (inputs in distributed storage); returns the counts."""
+    from pyspark import StorageLevel
+
+    from .engines.spark import cluster_fingerprinted
+    from .engines.spark_files import frame_stats, read_fingerprinted, story_frame, write_frame
+
+    skipped = SkipReport()
+    started = time.perf_counter()
+    assigned = cluster_fingerprinted(read_fingerprinted(spark, planned, fields, config), config, on_error, skipped)
+    assigned = assigned.persist(StorageLevel.MEMORY_AND_DISK)
+    if output and output != "-":
+        write_frame(assigned, output)
+    else:  # stdout: the rows pass through the driver one partition at a time
+        write_rows((row.asDict() for row in assigned.toLocalIterator()), None)
+    if stories_path:
+        write_frame(story_frame(assigned), stories_path)
+    stats = frame_stats(assigned)
+    assigned.unpersist()
+    stats["seconds"] = round(time.perf_counter() - started, 3)
+    _report_skipped(skipped, skip_report)
+    return stats
 
 
 def _config_from(level, max_days, max_text_bytes, workers) -> ClusterConfig:
@@ -177,30 +213,50 @@ def cli() -> None:
 
 @cli.command("cluster")
 @input_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Assignments file: .jsonl (default) or .parquet; stdout when omitted.")
-@click.option("--stories", "stories_path", type=click.Path(dir_okay=False), default=None, help="Also write one row per story here (.jsonl or .parquet).")
+@click.option("-o", "--output", default=None, help="Assignments file: .jsonl (default) or .parquet; stdout when omitted. With --engine spark and inputs Spark reads: a folder or URL the executors write (Parquet when it ends in .parquet, else JSONL part files).")
+@click.option("--stories", "stories_path", default=None, help="Also write one row per story here (.jsonl or .parquet; a folder or URL as --output with Spark).")
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True, help="Run on this machine, or on Apache Spark (needs the 'spark' extra).")
-@click.option("--master", default=None, help="Spark master URL for --engine spark (default: local[*], or the session spark-submit started).")
+@click.option("--master", default=None, help="Spark master URL for --engine spark (default: the one spark-submit or spark-defaults.conf names, else local[*]).")
+@click.option("--conf", "spark_conf", multiple=True, metavar="KEY=VALUE", help="A Spark setting for --engine spark (repeatable), e.g. --conf spark.executor.memory=8g.")
 @handle_errors
-def cluster_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, output, stories_path, engine, master):
+def cluster_cmd(inputs, fmt, id_field, text_field, title_field, date_field, source_field, url_field, on_error, skip_report, level, max_days, max_text_bytes, workers, quiet, output, stories_path, engine, master, spark_conf):
     """Group articles into stories: one output row per input article.
 
     INPUTS are JSONL files, folders of .txt files, CSV or Parquet files, HTML pages or folders of them,
-    WARC archives (.warc, .warc.gz), RSS/Atom feeds, or - for JSONL on stdin.
+    WARC archives (.warc, .warc.gz), RSS/Atom feeds, or - for JSONL on stdin. With --engine spark,
+    JSONL (.jsonl.gz too), CSV and Parquet files, folders and globs of them and URLs Spark can read
+    (hdfs://, s3a://, file://) are read, validated and written by the executors.
     """
     fields = FieldMap(id_field, text_field, title_field, date_field, source_field, url_field)
     config = _config_from(level, max_days, max_text_bytes, workers)
-    result = _run(inputs, fmt, fields, on_error, skip_report, config, quiet, engine, master)
+    if engine != "spark" and (master is not None or spark_conf):
+        raise click.UsageError(f"{'--master' if master is not None else '--conf'} only applies to --engine spark")
+    spark = None
+    if engine == "spark":
+        from .engines.spark import spark_session
+        from .engines.spark_files import plan_inputs
+
+        spark = spark_session(master, conf=_spark_conf(spark_conf))
+        planned = plan_inputs(spark, inputs, fmt)
+        if planned is not None:
+            stats = _cluster_on_spark(spark, planned, fields, on_error, skip_report, config, output, stories_path)
+            if not quiet:
+                _summary(stats)
+            return
+    result = _run(inputs, fmt, fields, on_error, skip_report, config, quiet, engine, spark)
     write_rows((a.as_dict() for a in result.assignments), output)
     if stories_path:
         write_rows((s.as_dict() for s in result.stories), stories_path)
     if not quiet:
-        st = result.stats
-        click.echo(
-            f"wirecopy: {st['documents']:,} articles -> {st['stories']:,} stories "
-            f"({st['multi_document_stories']:,} with 2+ articles, largest {st['largest_story']}) in {st['seconds']:.1f}s",
-            err=True,
-        )
+        _summary(result.stats)
+
+
+def _summary(st: dict) -> None:
+    click.echo(
+        f"wirecopy: {st['documents']:,} articles -> {st['stories']:,} stories "
+        f"({st['multi_document_stories']:,} with 2+ articles, largest {st['largest_story']}) in {st['seconds']:.1f}s",
+        err=True,
+    )
 
 
 @cli.command("dedup")

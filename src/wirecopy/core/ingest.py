@@ -37,6 +37,7 @@ __all__ = [
     "OnError",
     "SkipReport",
     "Skipped",
+    "csv_records",
     "detect_format",
     "read_documents",
     "iter_records",
@@ -323,7 +324,12 @@ def _records_txt(path: str, fields: FieldMap) -> Iterator[tuple[str, Any]]:
 
 
 def _records_csv(path: str) -> Iterator[tuple[int, Any]]:
-    fh = _open_binary(path)
+    return csv_records(_open_binary(path), path)
+
+
+def csv_records(fh: BinaryIO, path: str) -> Iterator[tuple[int, Any]]:
+    """(line number, row) of a CSV file open in binary mode (closed at the end); a row with more
+    fields than the header is yielded as an :class:`InputError`, a file that is not UTF-8 or not CSV raises one."""
     try:
         # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name
         text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")

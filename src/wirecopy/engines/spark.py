@@ -3,8 +3,10 @@
 Every stage runs distributed and calls the core functions inside Spark tasks; nothing here
 re-implements the algorithm, and no stage collects pairs to the driver:
 
-1. **fingerprint** — ``mapInArrow`` over input partitions: ``validate_record``, ``parse_date``,
-   ``credited_agency`` and ``fingerprint_texts`` on each Arrow batch. Texts are dropped afterwards;
+1. **fingerprint** — ``mapInArrow`` over input partitions: ``to_document`` (the local engine's
+   validation and messages), ``parse_date``, ``credited_agency`` and ``fingerprint_texts`` on each
+   Arrow batch, over a DataFrame's rows or over files the executors read (:mod:`.spark_files`). Bad
+   records and reused ids are then found in one job (:func:`_checked`). Texts are dropped afterwards;
    only ids, metadata and anchors (an ``array<bigint>``: the uint64 hashes, bit for bit) are kept.
 2. **index** — anchors are exploded to postings and their document frequency ``df`` (documents, for
    the candidate rules) and ``tdf`` (distinct texts, by document signature, for the weights) counted
@@ -49,7 +51,7 @@ from .._errors import ConfigError, DuplicateIdError, InputError, MissingDependen
 from ..core.candidates import anchor_weights
 from ..core.cluster import choose_canonicals, relations_to_canonical, story_id
 from ..core.fingerprint import fingerprint_texts, signatures
-from ..core.ingest import SkipReport, parse_date, validate_record
+from ..core.ingest import SkipReport, parse_date, to_document
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import ClusterResult, summarise_stories
 from ..core.stories import form_stories
@@ -59,14 +61,14 @@ from ..core.verify import score_pairs
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["SparkEngine", "cluster_dataframe", "connected_components", "spark_session"]
+__all__ = ["SparkEngine", "cluster_dataframe", "cluster_fingerprinted", "connected_components", "spark_session"]
 
 _SOURCE = "dataframe"  # where errors say a bad record came from
 _FIELDS = FieldMap()
 _INPUT = ("id", "text", "title", "date", "source")
 _FINGERPRINTED = (
     "pos long, id string, title string, date string, source string, days double, "
-    "source_key string, credit_key string, hashes array<bigint>, sig long, error_record string, error string"
+    "source_key string, credit_key string, hashes array<bigint>, sig long, src string, rec string, line long, error string, fatal boolean"
 )
 _ASSIGNED = "id string, story string, relation string, canonical string, score double, title string, date string, source string, pos long"
 _ASSIGNED_ARROW = pa.schema(
@@ -86,25 +88,78 @@ def _pyspark() -> Any:
     return pyspark.sql
 
 
-def spark_session(master: str | None = None, *, app_name: str = "wirecopy", conf: dict[str, str] | None = None) -> SparkSession:
-    """The active SparkSession, or a new one on ``master`` (default ``local[*]``).
+_LOCAL_DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.driver.memory": "4g",  # local mode runs the executors in the driver's JVM (default 1g)
+}
 
-    On a local master the Python workers run this interpreter (``PYSPARK_PYTHON`` is set when
-    unset), the UI is off and shuffles use a few partitions, which suits one machine; on a cluster
-    every setting is left to ``spark-submit`` / ``conf``.
+
+def _configured(conf: dict[str, str] | None) -> dict[str, str]:
+    """Spark settings made outside this call: the JVM that ``spark-submit`` started (its ``--master``,
+    ``--conf`` and ``spark-defaults.conf``), else ``PYSPARK_SUBMIT_ARGS``, ``MASTER`` and
+    ``spark-defaults.conf`` as a plain ``python`` would pass them on; ``conf`` wins over all."""
+    import shlex
+
+    from pyspark import SparkConf, SparkContext
+
+    settings: dict[str, str] = {}
+    if "PYSPARK_GATEWAY_PORT" in os.environ or SparkContext._jvm is not None:  # spark-submit (or a JVM already up)
+        SparkContext._ensure_initialized()  # connects to spark-submit's JVM: SparkConf() reads its settings only then
+        settings.update(dict(SparkConf().getAll()))
+    else:
+        home = os.environ.get("SPARK_CONF_DIR") or os.path.join(os.environ.get("SPARK_HOME", ""), "conf")
+        try:
+            with open(os.path.join(home, "spark-defaults.conf"), encoding="utf-8") as fh:
+                for line in fh:
+                    parts = line.strip().split(None, 1)
+                    if len(parts) == 2 and not parts[0].startswith("#"):
+                        settings[parts[0]] = parts[1].strip()
+        except OSError:
+            pass
+        if os.environ.get("MASTER"):
+            settings["spark.master"] = os.environ["MASTER"]
+        args = shlex.split(os.environ.get("PYSPARK_SUBMIT_ARGS", ""))
+        flags = {"--master": "spark.master", "--name": "spark.app.name", "--driver-memory": "spark.driver.memory",
+                 "--executor-memory": "spark.executor.memory"}
+        for flag, value in zip(args, args[1:]):
+            if flag in flags:
+                settings[flags[flag]] = value
+            elif flag == "--conf" and "=" in value:
+                key, _, val = value.partition("=")
+                settings[key] = val
+    settings.update(conf or {})
+    return settings
+
+
+def spark_session(master: str | None = None, *, app_name: str = "wirecopy", conf: dict[str, str] | None = None) -> SparkSession:
+    """The active SparkSession, else one on the master that is configured, else on ``local[*]``.
+
+    A master given here wins; otherwise the one ``spark-submit`` was given (``--master``,
+    ``spark-defaults.conf``, ``PYSPARK_SUBMIT_ARGS``, ``MASTER``), and only when nothing names one,
+    ``local[*]``. No setting made elsewhere is overridden: ``conf`` is added to the session's, and on
+    a local master a few defaults that suit one machine (UI off, 8 shuffle partitions, 4 GiB for the
+    driver's JVM, this interpreter for the Python workers) fill in only what is not set.
     """
     sql = _pyspark()
     active = sql.SparkSession.getActiveSession()
-    if active is not None and master is None:
+    if active is not None and (master is None or master == active.sparkContext.master):
+        for key, value in (conf or {}).items():
+            try:
+                active.conf.set(key, value)  # runtime (SQL) settings; the others are fixed once a session runs
+            except Exception as exc:  # pyspark raises its AnalysisException for a setting fixed at start
+                raise ConfigError(f"Spark setting {key} cannot be changed in the running session; give it to spark-submit (--conf) instead") from exc
         return active
-    master = master or "local[*]"
-    builder = sql.SparkSession.builder.appName(app_name).master(master)
+    settings = _configured(conf)
+    master = master or settings.get("spark.master") or "local[*]"
+    builder = sql.SparkSession.builder.master(master)
+    if "spark.app.name" not in settings:
+        builder = builder.appName(app_name)
     if master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = (
-            builder.config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "8")
-            .config("spark.driver.memory", "4g")  # local mode runs the executors in the driver's JVM (default 1g)
-        )
+        for key, value in _LOCAL_DEFAULTS.items():
+            if key not in settings:
+                builder = builder.config(key, value)
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
@@ -148,31 +203,51 @@ def _weighted(hash_lists: list[pa.Array], df_lists: list[pa.Array], common_df: i
 
 # --- stage 1: fingerprint -------------------------------------------------------------------------
 
+#: one input record as a fingerprint task sees it: (position, source name, locator, record), the
+#: record a dict, a raw JSONL line (bytes) or the InputError that reading it already gave
+Record = tuple  # (int, str, int | str, Any)
 
-def _fingerprint_batches(batches: Iterator[pa.RecordBatch], config: ClusterConfig) -> Iterator[pa.RecordBatch]:
+
+def _frame_records(batch: pa.RecordBatch) -> Iterator[Record]:
+    """Records of a DataFrame handed to :func:`cluster_dataframe` (columns ``_INPUT`` and ``pos``)."""
+    cols = batch.to_pydict()
+    for i, pos in enumerate(cols["pos"]):
+        record = {k: cols[k][i] for k in _INPUT}
+        yield pos, _SOURCE, record["id"] if record["id"] not in (None, "") else f"row {pos}", record
+
+
+def _fingerprint_batches(
+    batches: Iterator[pa.RecordBatch], config: ClusterConfig, records: Callable[[pa.RecordBatch], Iterable[Record]] = _frame_records,
+    fields: FieldMap = _FIELDS, fatal: type[InputError] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Validate and fingerprint records exactly as the local engine's workers do (same messages)."""
+    names = [c.split()[0] for c in _FINGERPRINTED.split(", ")]
+    strings = {"id", "title", "date", "source", "source_key", "credit_key", "src", "rec", "error"}
     for batch in batches:
-        cols = batch.to_pydict()
-        out: dict[str, list] = {k: [] for k in ("pos", "id", "title", "date", "source", "days", "source_key", "credit_key", "error_record", "error")}
+        out: dict[str, list] = {k: [] for k in names if k != "hashes"}
         texts, good = [], []
-        for i, pos in enumerate(cols["pos"]):
-            record = {k: cols[k][i] for k in _INPUT}
-            where = record["id"] if record["id"] not in (None, "") else f"row {pos}"
+        for i, (pos, name, locator, record) in enumerate(records(batch)):
             try:
-                doc = validate_record(record, _FIELDS, _SOURCE, where, config.max_text_bytes)
-                day = parse_date(doc.date, source=_SOURCE, record=doc.id)
-                err_record = err = None
+                doc = to_document(record, fields, name, locator, config.max_text_bytes)
+                day = parse_date(doc.date, source=name, record=locator)
+                err = None
             except InputError as exc:
-                doc, day, err_record, err = None, None, str(where), exc.reason
+                doc, day, err = None, None, exc
+                name, locator = exc.source or name, exc.record
+            rid = record.get(fields.id) if isinstance(record, dict) else None
             out["pos"].append(pos)
-            out["id"].append(doc.id if doc else (None if record["id"] is None else str(record["id"])))
+            out["id"].append(doc.id if doc else (None if rid is None else str(rid)))
             out["title"].append(doc.title if doc else None)
             out["date"].append(doc.date if doc else None)
             out["source"].append(doc.source if doc else None)
             out["days"].append(np.nan if day is None else day)
             out["source_key"].append(_name_key(doc.source) if doc else None)
             out["credit_key"].append(_name_key(credited_agency(doc.text)) if doc else None)
-            out["error_record"].append(err_record)
-            out["error"].append(err)
+            out["src"].append(name)
+            out["rec"].append(None if isinstance(locator, int) or locator is None else str(locator))
+            out["line"].append(locator if isinstance(locator, int) else None)
+            out["error"].append(None if err is None else err.reason)
+            out["fatal"].append(fatal is not None and isinstance(err, fatal))
             if doc is not None:
                 texts.append(doc.text)
                 good.append(i)
@@ -181,10 +256,10 @@ def _fingerprint_batches(batches: Iterator[pa.RecordBatch], config: ClusterConfi
         lengths[good] = np.diff(fp.offsets)
         offsets = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        arrays = {k: pa.array(v, type=pa.int64() if k == "pos" else pa.float64() if k == "days" else pa.string()) for k, v in out.items()}
+        types = {"pos": pa.int64(), "line": pa.int64(), "days": pa.float64(), "fatal": pa.bool_()}
+        arrays = {k: pa.array(v, type=types.get(k, pa.string())) for k, v in out.items()}
         arrays["hashes"] = _list_array(offsets, fp.hashes.view(np.int64))
         arrays["sig"] = pa.array(signatures(fp.hashes, offsets).view(np.int64))  # the text's identity: df counts distinct texts
-        names = [c.split()[0] for c in _FINGERPRINTED.split(", ")]
         yield pa.RecordBatch.from_arrays([arrays[n] for n in names], names=names)
 
 
@@ -198,30 +273,46 @@ def _input_frame(df: DataFrame, fields: FieldMap) -> DataFrame:
     return df.select(*cols, F.monotonically_increasing_id().alias("pos"))
 
 
+def _where(src: str | None, rec: str | None, line: int | None) -> int | str | None:
+    return line if line is not None else rec
+
+
+def _problem(row: Any) -> InputError:
+    """The error of a bad record or a reused id, worded as the local engine words it."""
+    if row["first_pos"] is None:
+        return InputError(row["error"], source=row["src"], record=_where(row["src"], row["rec"], row["line"]))
+    first = _where(row["first_src"], row["first_rec"], row["first_line"])
+    at = "by an earlier row" if row["first_src"] == _SOURCE else f"at {row['first_src']}:{first}"
+    return DuplicateIdError(f"duplicate id {row['id']!r}, already used {at}", source=row["src"], record=_where(row["src"], row["rec"], row["line"]))
+
+
 def _checked(fingerprinted: DataFrame, on_error: str, skipped: SkipReport | None) -> DataFrame:
-    """Bad records and duplicate ids: a clear error naming the record, or skipped and reported."""
+    """Bad records and reused ids: the first, in input order, raises an error naming the record
+    (a file that cannot be read at all always does); with ``on_error="skip"`` they are left out and
+    reported in input order. The later records of a reused id are the ones left out. One job."""
     F = _pyspark().functions
-    bad = fingerprinted.where(F.col("error").isNotNull())
-    if on_error == "raise":
-        first = bad.select("error_record", "error").limit(1).collect()
-        if first:
-            raise InputError(first[0]["error"], source=_SOURCE, record=first[0]["error_record"])
-    elif skipped is not None:
-        for row in bad.select("id", "error_record", "error").orderBy("pos").toLocalIterator():
-            skipped.add(InputError(row["error"], source=_SOURCE, record=row["error_record"]), row["id"])
+    located = ("pos", "id", "src", "rec", "line")
     good = fingerprinted.where(F.col("error").isNull())
-    dup = good.groupBy("id").agg(F.count("*").alias("n")).where("n > 1")
+    firsts = good.groupBy("id").agg(F.count("*").alias("n"), F.min_by(F.struct(*located), F.col("pos")).alias("first")).where("n > 1")
+    first = [F.col(f"first.{c}").alias(f"first_{c}") for c in ("pos", "src", "rec", "line")]
+    dups = good.select(*located).join(firsts, "id").where(F.col("pos") != F.col("first.pos")).select(
+        *located, F.lit(None).cast("string").alias("error"), F.lit(False).alias("fatal"), *first
+    )
+    none = [F.lit(None).cast(t).alias(f"first_{c}") for c, t in (("pos", "long"), ("src", "string"), ("rec", "string"), ("line", "long"))]
+    bad = fingerprinted.where(F.col("error").isNotNull()).select(*located, "error", "fatal", *none)
+    problems = bad.unionByName(dups)
     if on_error == "raise":
-        first = dup.limit(1).collect()
-        if first:
-            raise DuplicateIdError(f"duplicate id {first[0]['id']!r}: {first[0]['n']} records carry it", source=_SOURCE, record=first[0]["id"])
-        return good
-    firsts = good.groupBy("id").agg(F.min("pos").alias("first"))
-    marked = good.join(firsts, "id")
-    if skipped is not None:
-        for row in marked.where(F.col("pos") != F.col("first")).select("id").orderBy("pos").toLocalIterator():
-            skipped.add(DuplicateIdError(f"duplicate id {row['id']!r}: a later record reuses it", source=_SOURCE, record=row["id"]), row["id"])
-    return marked.where(F.col("pos") == F.col("first")).drop("first")
+        head = problems.orderBy("pos").limit(1).collect()
+        if head:
+            raise _problem(head[0])
+    else:
+        fatal = problems.where("fatal").orderBy("pos").limit(1).collect()
+        if fatal:
+            raise _problem(fatal[0])
+        if skipped is not None:
+            for row in problems.orderBy("pos").toLocalIterator():
+                skipped.add(_problem(row), row["id"])
+    return good.join(dups.select("pos"), "pos", "left_anti")
 
 
 # --- stages 2-4: index, candidates, verify --------------------------------------------------------
@@ -368,15 +459,23 @@ def cluster_dataframe(
     out and added to ``skipped``. ``stats``, when given, receives counts (documents, linked pairs).
     """
     config = config or ClusterConfig()
+    inputs = _input_frame(df, fields or FieldMap())
+    return cluster_fingerprinted(inputs.mapInArrow(lambda it: _fingerprint_batches(it, config), _FINGERPRINTED), config, on_error, skipped, stats)
+
+
+def cluster_fingerprinted(
+    fingerprinted: DataFrame, config: ClusterConfig, on_error: str = "raise", skipped: SkipReport | None = None, stats: dict | None = None
+) -> DataFrame:
+    """Stages 2-6 over the output of the fingerprint stage (schema ``_FINGERPRINTED``, one row per
+    input record, ``pos`` its place in input order); the result is :func:`cluster_dataframe`'s."""
     if on_error not in ("raise", "skip"):
         raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     sql = _pyspark()
     F = sql.functions
     from pyspark import StorageLevel
 
-    inputs = _input_frame(df, fields or FieldMap())
-    fingerprinted = inputs.mapInArrow(lambda it: _fingerprint_batches(it, config), _FINGERPRINTED).persist(StorageLevel.MEMORY_AND_DISK)
-    docs = _checked(fingerprinted, on_error, skipped).drop("error", "error_record")
+    fingerprinted = fingerprinted.persist(StorageLevel.MEMORY_AND_DISK)
+    docs = _checked(fingerprinted, on_error, skipped).drop("src", "rec", "line", "error", "fatal")
 
     postings = docs.select("id", "sig", F.posexplode("hashes").alias("k", "h"))
     # df: documents per anchor (the candidate rules); tdf: distinct texts per anchor (the weights)
