@@ -69,7 +69,7 @@ def measure(system: str, docs: str, mode: str, limit: int | None, workers: int, 
     """Time one system on ``docs`` (``e2e``: file to stories; ``fp``: texts to signatures, one process)."""
     import wirecopy
     from wirecopy.core.fingerprint import fingerprint_texts
-    from wirecopy.core.ingest import read_documents
+    from wirecopy.io.readers import read_documents
     from wirecopy._memory import release_free_memory
     from wirecopy.core.pipeline import cluster_corpus, link_corpus
     from wirecopy.engines.local import fingerprint_corpus, fingerprint_paths

@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from fixtures.web.sitepages import FURNITURE, TEMPLATES, page_url, render_page, write_warc  # noqa: E402
 
-from wirecopy.core.ingest import read_documents  # noqa: E402
-from wirecopy.core.web import PageExtractor  # noqa: E402
+from wirecopy.io.readers import read_documents  # noqa: E402
+from wirecopy.io.web import PageExtractor  # noqa: E402
 
 
 def load_articles(limit: int | None) -> list[dict]:

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 import wirecopy
 from wirecopy import FieldMap, InputError, MissingDependencyError
 from wirecopy.cli import cli
-from wirecopy.core.ingest import SkipReport, detect_format, read_documents
-from wirecopy.core.web import PageExtractor, visible_lines
+from wirecopy.io.readers import SkipReport, detect_format, read_documents
+from wirecopy.io.web import PageExtractor, visible_lines
 
 from fixtures.web.sitepages import FURNITURE, TEMPLATES, page_url, render_atom, render_page, render_rss, write_site, write_warc
 
@@ -193,7 +193,7 @@ def test_atom_and_rss_items(tmp_path, example_docs):
     for got, want in zip(rss, docs):
         assert got.title == want["title"] and got.source == "The Daily Lantern"
         assert got.url == f"https://lantern.example/news/{want['id']}.html"
-        assert wirecopy.core.ingest.parse_date(got.date) == pytest.approx(wirecopy.core.ingest.parse_date(want["date"]) or 0, abs=1)
+        assert wirecopy.io.readers.parse_date(got.date) == pytest.approx(wirecopy.io.readers.parse_date(want["date"]) or 0, abs=1)
         assert got.extra["page"]["author"] == "A. Writer" and got.extra["page"]["format"] == "feed"
     assert [d.source for d in atom] == ["Evening Courier"] * 3
     assert [d.extra["page"]["item"] for d in atom] == [1, 2, 3]

@@ -9,7 +9,7 @@ from ._errors import (
     ConfigError, DuplicateIdError, FormatError, IndexBusyError, IndexDamagedError, InputError, MissingDependencyError, StorageError,
     WirecopyError,
 )
-from .core.ingest import SkipReport, Skipped
+from .io.readers import SkipReport, Skipped
 from .core.pipeline import ClusterResult
 from .evidence.explain import Explanation, explain
 from .index import StoryIndex

@@ -8,7 +8,7 @@ from typing import Any
 from ._config import ClusterConfig, FieldMap
 from ._document import Document
 from ._errors import InputError
-from .core.ingest import OnError, SkipReport, read_documents, validate_record
+from .io.readers import OnError, SkipReport, read_documents, validate_record
 from .core.pipeline import ClusterResult
 from .engines.local import LocalEngine
 from .io.kinds import table_kind

@@ -20,7 +20,7 @@ from .candidates import AnchorIndex, build_index, candidate_pairs
 from .cluster import choose_canonicals, relations_to_canonical, story_id
 from .decide import accept
 from .fingerprint import Fingerprints
-from .ingest import SkipReport
+from ..io.readers import SkipReport
 from .stories import form_stories
 from .verify import PairScores, score_pairs
 

@@ -21,12 +21,12 @@ from .._document import Document
 from .._errors import DuplicateIdError, InputError
 from .._memory import release_free_memory
 from ..core.fingerprint import Fingerprints, fingerprint_texts, gather
-from ..core.ingest import SkipReport, iter_records, parse_date, to_document
+from ..io.readers import SkipReport, iter_records, parse_date, to_document
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import ClusterResult, Corpus, cluster_corpus
 
 if TYPE_CHECKING:
-    from ..core.web import ReadProgress
+    from ..io.web import ReadProgress
 
 __all__ = ["LocalEngine", "fingerprint_corpus", "fingerprint_paths"]
 
@@ -240,7 +240,7 @@ def fingerprint_paths(
 
     The reading process only splits the input into records (JSONL lines stay unparsed bytes); parsing,
     validation and fingerprinting run in the workers. Errors are reported exactly as
-    :func:`~wirecopy.core.ingest.read_documents` reports them, in input order.
+    :func:`~wirecopy.io.readers.read_documents` reports them, in input order.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")

@@ -51,7 +51,7 @@ from .._errors import ConfigError, DuplicateIdError, InputError, MissingDependen
 from ..core.candidates import anchor_weights
 from ..core.cluster import choose_canonicals, relations_to_canonical, story_id
 from ..core.fingerprint import fingerprint_texts, signatures
-from ..core.ingest import SkipReport, parse_date, to_document
+from ..io.readers import SkipReport, parse_date, to_document
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import ClusterResult, summarise_stories
 from ..core.stories import form_stories

@@ -8,12 +8,12 @@ fingerprint tasks validate each record with the local engine's own functions, so
 gets the same message, naming the same file and line (or row), as on the local engine:
 
 * **JSONL** — ``spark.read.text``; lines reach Python as the raw bytes (so that invalid UTF-8 is
-  reported as such) and are parsed by :func:`~wirecopy.core.ingest.parse_line`. A line's number is the
+  reported as such) and are parsed by :func:`~wirecopy.io.readers.parse_line`. A line's number is the
   number of lines before its split of the file (one small count per split, the only extra job) plus
   its place in the split. Hadoop also ends lines at a lone ``\\r``, which JSON text never contains.
 * **Parquet** — ``spark.read.parquet`` (schemas merged); a record's number is its row in the file
   (``_metadata.row_index`` + 1), as the local reader numbers it.
-* **CSV** — one task per file parses it with Python's ``csv`` (:func:`~wirecopy.core.ingest.csv_records`):
+* **CSV** — one task per file parses it with Python's ``csv`` (:func:`~wirecopy.io.readers.csv_records`):
   a quoted field may hold line breaks, so a CSV file cannot be split at arbitrary bytes without
   changing what it means; the file is read whole (``binaryFile``), so a single CSV file must fit in a task.
 
@@ -43,9 +43,9 @@ import pyarrow as pa
 
 from .._config import ClusterConfig, FieldMap
 from .._errors import FormatError, InputError
-from ..core.ingest import csv_records, detect_format, parse_date
+from ..io.readers import csv_records, detect_format, parse_date
 from ..core.pipeline import summarise_stories
-from ..core.report import is_parquet
+from ..io.writers import is_parquet
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession

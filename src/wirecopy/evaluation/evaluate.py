@@ -22,7 +22,7 @@ import numpy as np
 from .._config import ClusterConfig
 from .._document import Document
 from .._errors import InputError
-from ..core.ingest import read_documents
+from ..io.readers import read_documents
 from ..core.pipeline import Corpus, Links, cluster_corpus, link_corpus
 from ..engines.local import fingerprint_corpus
 from .errors import ErrorReport, PairError, cross_pairs, explain_pairs, summarise

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .._config import FieldMap
 from .._errors import InputError
-from ..core.ingest import iter_records
+from ..io.readers import iter_records
 
 __all__ = ["GoldStories", "GoldPairs", "Predictions", "load_gold", "load_predictions", "SAME_RELATIONS", "OTHER_RELATIONS"]
 

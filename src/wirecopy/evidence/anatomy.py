@@ -37,7 +37,7 @@ from .._config import ClusterConfig
 from .._document import Document
 from ..core.cluster import relations_to_canonical
 from ..core.fingerprint import gather
-from ..core.ingest import SkipReport, parse_date
+from ..io.readers import SkipReport, parse_date
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import ClusterResult, Corpus, cluster_corpus, link_corpus
 from ..core.verify import score_pairs

@@ -20,8 +20,8 @@ from .. import __version__
 from .._config import FieldMap
 from .._document import Document
 from .._errors import FormatError, InputError
-from ..core.ingest import read_documents
-from ..core.report import write_rows
+from ..io.readers import read_documents
+from ..io.writers import write_rows
 from ..io.files import open_input
 from .anatomy import Evidence
 

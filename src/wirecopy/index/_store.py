@@ -73,7 +73,7 @@ from .._errors import ConfigError, DuplicateIdError, FormatError, IndexBusyError
 from ..core.candidates import anchor_weights
 from ..core.cluster import choose_canonicals, relations_to_canonical, story_id
 from ..core.fingerprint import Fingerprints, fingerprint_texts, shingle_spans
-from ..core.ingest import parse_date
+from ..io.readers import parse_date
 from ..core.newsmeta import credited_agency
 from ..core.pipeline import Corpus
 from ..core.stories import form_stories

@@ -1,4 +1,4 @@
-"""Where data comes from and goes to, besides the readers of :mod:`wirecopy.core.ingest`.
+"""Where data comes from and goes to, besides the readers of :mod:`wirecopy.io.readers`.
 
 * :mod:`.tables` — Arrow tables and streams, pandas and polars DataFrames, ``datasets.Dataset`` in;
   assignments and stories as Arrow tables out;

@@ -32,7 +32,7 @@ from typing import Any
 
 from .._config import ClusterConfig, FieldMap
 from .._errors import DuplicateIdError, InputError, MissingDependencyError
-from ..core.ingest import validate_record
+from ..io.readers import validate_record
 from ..engines.local import LocalEngine
 
 try:

@@ -223,7 +223,7 @@ def open_output(path: str) -> Iterator[IO[bytes]]:
         return
     compression = compression_of(path)
     if not is_url(path):
-        from ..core.report import atomic_path  # (core.report writes through this module)
+        from .writers import atomic_path  # (the writers write through this module)
 
         with atomic_path(_local(path)) as tmp, open(tmp, "wb") as fh, _compressed(fh, compression) as out:
             yield out

@@ -3,7 +3,7 @@
 A table is read through Arrow, column by column, never row by row in Python: the columns named by
 the :class:`~wirecopy.FieldMap` are checked with Arrow compute kernels (missing ids, texts that are
 missing, empty, whitespace or over ``max_text_bytes``, columns of the wrong type), and only the rows
-those checks flag go through :func:`~wirecopy.core.ingest.validate_record`, so that a bad row gets
+those checks flag go through :func:`~wirecopy.io.readers.validate_record`, so that a bad row gets
 exactly the error a bad JSONL record gets (``<table>:ROW: ...``, ``ROW`` counted from 1). Dates are
 parsed once per distinct value. Slices of the text column go to the fingerprinting processes as
 Arrow arrays.
@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from .._config import ClusterConfig, FieldMap
 from .._errors import DuplicateIdError, InputError, MissingDependencyError
 from ..core.fingerprint import Fingerprints, gather
-from ..core.ingest import SkipReport, parse_date, validate_record
+from ..io.readers import SkipReport, parse_date, validate_record
 from ..core.pipeline import ClusterResult, Corpus, cluster_corpus
 from ..engines.local import _fingerprint_batch, _ordered_map
 from .kinds import table_kind
@@ -391,7 +391,7 @@ _STORY_SCHEMA = pa.schema([
 
 
 def _format_metadata() -> dict[bytes, bytes]:
-    from ..core.report import FORMAT_VERSION
+    from ..io.writers import FORMAT_VERSION
 
     return {b"wirecopy.format": FORMAT_VERSION.encode()}
 

@@ -29,7 +29,7 @@ import orjson
 
 from .._config import FieldMap
 from .._errors import DuplicateIdError, IndexBusyError, IndexDamagedError, InputError, MissingDependencyError, StorageError
-from ..core.ingest import validate_record
+from ..io.readers import validate_record
 from ..index import StoryIndex
 from ._newsroom import register_newsroom
 

@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from .._errors import ConfigError, InputError, MissingDependencyError
-from ..core.ingest import parse_date
+from ..io.readers import parse_date
 from ..index import StoryIndex
 from ..index._newsroom import events_after
 

@@ -5,7 +5,7 @@ One poll of a feed:
 1. **fetch the feed** with a conditional GET (the ``ETag`` / ``Last-Modified`` of the last answer,
    stored in the index's ``feeds`` table): ``304`` means nothing new;
 2. **list its items**: RSS 0.9x/1.0/2.0 and Atom through the same reader as ``wirecopy cluster
-   feed.xml`` (:mod:`wirecopy.core.web`), sitemaps (``<urlset>``, with the news extension's title and
+   feed.xml`` (:mod:`wirecopy.io.web`), sitemaps (``<urlset>``, with the news extension's title and
    date; a ``<sitemapindex>`` is followed one level) by URL;
 3. **skip what was seen**: an item whose id (guid, Atom id, else link) is in ``feed_items`` or is
    already an article of the index is not fetched again — after a restart too;
@@ -39,7 +39,7 @@ from urllib.parse import urljoin, urlsplit
 from .. import __version__
 from .._config import FieldMap
 from .._errors import ConfigError, DuplicateIdError, InputError, MissingDependencyError
-from ..core.ingest import validate_record
+from ..io.readers import validate_record
 from ..index import Placement, StoryIndex
 
 __all__ = ["WatchConfig", "FeedWatcher", "FeedReport", "read_feed_list", "USER_AGENT"]
@@ -134,7 +134,7 @@ class FeedWatcher:
             import httpx
         except ImportError as exc:
             raise MissingDependencyError("watching feeds needs httpx: pip install 'wirecopy[web,service]'") from exc
-        from ..core.web import PageExtractor
+        from ..io.web import PageExtractor
 
         bad = [u for u in feeds if not u.startswith(("http://", "https://"))]
         if bad:
@@ -238,7 +238,7 @@ class FeedWatcher:
 
     def _items(self, feed_url: str, content: bytes) -> Iterator[Any]:
         """The feed's items as ``_Page`` objects of the web reader (or ``InputError`` for a bad item)."""
-        from ..core.web import _Page, _feed_pages, sniff_format
+        from ..io.web import _Page, _feed_pages, sniff_format
 
         head = content[:4096].lstrip()
         if b"<urlset" in head or b"<sitemapindex" in head:
@@ -264,7 +264,7 @@ class FeedWatcher:
     def _sitemap(self, url: str, content: bytes, depth: int = 0) -> Iterator[Any]:
         from lxml import etree
 
-        from ..core.web import _Page
+        from ..io.web import _Page
 
         sm = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
         news = "{http://www.google.com/schemas/sitemap-news/0.9}"
@@ -336,7 +336,7 @@ class FeedWatcher:
 
     def _document(self, item: Any):
         """The item's article: its page extracted, or the feed's own copy where the page cannot be had."""
-        from ..core.web import _Page
+        from ..io.web import _Page
 
         url = item.given.get("url")
         page = None

@@ -10,14 +10,15 @@ import orjson
 
 from .._config import LEVELS, ClusterConfig
 from .._errors import InputError
+from ._common import handle_errors
 
 __all__ = ["eval_cmd"]
 
 
 def _run(target, gold, docs, level, max_days, workers, top, as_json, raw, write) -> None:
-    from ..core.ingest import read_documents
-    from . import reuters
-    from .evaluate import evaluate_dataset, evaluate_predictions, render
+    from ..io.readers import read_documents
+    from ..evaluation import reuters
+    from ..evaluation.evaluate import evaluate_dataset, evaluate_predictions, render
 
     config = ClusterConfig(level=level, max_days=None if max_days < 0 else max_days, workers=workers)
     if (raw or write) and not (gold is None and target == reuters.SET_NAME):
@@ -58,6 +59,4 @@ def eval_cmd(**kwargs: Any) -> None:
     wirecopy eval reuters21578-pairs builds the Reuters-21578 corpus from its SGML files (--raw) and
     scores the hand-judged pairs shipped with wirecopy.
     """
-    from ..cli import handle_errors  # imported here: cli.py registers this command
-
     handle_errors(_run)(**{k: kwargs[k] for k in ("target", "gold", "docs", "level", "max_days", "workers", "top", "as_json", "raw", "write")})

@@ -18,8 +18,8 @@ from typing import IO, Any
 import orjson
 
 from .._errors import MissingDependencyError
-from ..io.files import open_output
-from .ingest import SkipReport
+from .files import open_output
+from .readers import SkipReport
 
 __all__ = ["FORMAT_VERSION", "write_rows", "atomic_path", "write_skip_report", "is_parquet"]
 

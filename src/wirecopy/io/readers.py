@@ -1,5 +1,5 @@
 """Stage 1 — ingest: read articles from JSONL, a folder of .txt files, CSV, Parquet or stdin, and
-from the web: HTML pages, WARC archives and RSS/Atom feeds (:mod:`wirecopy.core.web`).
+from the web: HTML pages, WARC archives and RSS/Atom feeds (:mod:`wirecopy.io.web`).
 
 Every reader yields :class:`~wirecopy.Document` objects in file order and validates each record at
 the boundary: the error names the file and the line (or row / path) and says what is wrong. With
@@ -27,7 +27,7 @@ import orjson
 from .._config import FieldMap
 from .._document import Document
 from .._errors import FormatError, InputError, MissingDependencyError
-from ..io import files
+from . import files
 
 if TYPE_CHECKING:
     from .web import ReadProgress

@@ -6,7 +6,7 @@ resiliparse for its cleaner main text and its metadata; measurements in ``docs/w
 page's metadata — title, publication date, site name, canonical URL, author — fills ``title``,
 ``date``, ``source`` and ``url`` when the container (WARC record, feed item) did not give them.
 
-Each reader yields ``(locator, record)`` like the other readers of :mod:`wirecopy.core.ingest`, so
+Each reader yields ``(locator, record)`` like the other readers of :mod:`wirecopy.io.readers`, so
 validation, ``on_error`` and the skip report work unchanged. A record is a dict in the caller's
 :class:`~wirecopy.FieldMap` names plus ``page``: what the page carried besides the text::
 
@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 
 from .._config import FieldMap, resolve_workers
 from .._errors import FormatError, InputError, MissingDependencyError
-from ..io import files
+from . import files
 
 __all__ = [
     "HTML_SUFFIXES",
@@ -136,7 +136,7 @@ def _has_prose(text: str) -> bool:
     """
     if not text.strip():
         return False
-    from .fingerprint import shingle_spans
+    from ..core.fingerprint import shingle_spans
 
     return len(shingle_spans(text)[1]) > 0
 
