@@ -126,29 +126,32 @@ def _get(keys: np.ndarray, counts: np.ndarray, hashes: np.ndarray, zero: int, ou
 
 
 @numba.njit(cache=True, nogil=True)
-def _rehash(keys: np.ndarray, counts: np.ndarray, distinct: np.ndarray, new_keys: np.ndarray, new_counts: np.ndarray, new_distinct: np.ndarray) -> None:
-    """Move every key with a non-zero count into the (larger, empty) new table."""
+def _rehash(keys, counts, distinct, new_keys, new_counts, new_distinct) -> None:
+    """Move every key with a non-zero count into the (larger, empty) new table, with its count and,
+    when ``distinct`` is an array (the anchor table; ``None`` for the text table, compiled apart), its
+    distinct count."""
     shift = _shift(new_keys)
     for i in range(keys.shape[0]):
         if keys[i] != 0 and counts[i] != 0:
             j = _slot(new_keys, keys[i], shift)
             new_keys[j] = keys[i]
             new_counts[j] = counts[i]
-            new_distinct[j] = distinct[i]
+            if distinct is not None:
+                new_distinct[j] = distinct[i]
 
 
-def _grown(keys: np.ndarray, need: int, *values: np.ndarray) -> tuple[np.ndarray, ...] | None:
-    """``keys`` and its value arrays rehashed into a table large enough for ``need`` keys at most 3/4
-    full (doubling), or ``None`` when it already is."""
+def _grown(keys: np.ndarray, need: int, counts: np.ndarray, distinct: np.ndarray | None = None):
+    """(keys, counts, distinct) rehashed into a table large enough for ``need`` keys at most 3/4 full
+    (doubling), or ``None`` when it already is; ``distinct`` stays ``None`` when none was given."""
     size = keys.shape[0]
     if need * 4 <= size * 3:
         return None
     while need * 4 > size * 3:
         size *= 2
-    new = [np.zeros(size, dtype=np.uint64)] + [np.zeros(size, dtype=np.int32) for _ in values]
-    first, second = values[0], values[1] if len(values) > 1 else values[0]
-    _rehash(keys, first, second, new[0], new[1], new[2] if len(values) > 1 else np.zeros(size, dtype=np.int32))
-    return tuple(new)
+    new_keys, new_counts = np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.int32)
+    new_distinct = None if distinct is None else np.zeros(size, dtype=np.int32)
+    _rehash(keys, counts, distinct, new_keys, new_counts, new_distinct)
+    return new_keys, new_counts, new_distinct
 
 
 def newest_article(con: sqlite3.Connection) -> int:
@@ -228,7 +231,7 @@ class DocFreq:
         with self._guard:
             grown = _grown(self.texts, need, self.text_counts)
             if grown is not None:
-                self.texts, self.text_counts = grown
+                self.texts, self.text_counts, _ = grown
         if grown is not None:
             self.texts_used = int(np.count_nonzero(self.texts))
 
